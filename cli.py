@@ -1,0 +1,210 @@
+"""horizon's command line: a thin layer over `optimizer.pipeline`.
+
+Exit codes: 0 solved (optimal or feasible), 2 invalid input or usage, 3 infeasible (with
+the explanation), 4 no solution or solver failure. `--debug` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.errors import HorizonError, InfeasibleError, SolverError
+from optimizer.loader import instance_json_schema
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
+
+err_console = Console(stderr=True, highlight=False)
+
+
+def _fail(exc: HorizonError, debug: bool, as_json: bool = False) -> None:
+    if debug:
+        raise exc
+    if as_json:
+        kind = {EXIT_INPUT: "invalid", EXIT_INFEASIBLE: "infeasible"}.get(exc.exit_code, "error")
+        click.echo(json.dumps({"status": kind, "errors": exc.messages, "message": exc.headline}, indent=2))
+    err_console.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
+    sys.exit(exc.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of short messages.")
+@click.version_option(package_name="horizon")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """horizon: where to station reserves and pooled air assets, at what cost."""
+    ctx.obj = {"debug": debug}
+
+
+def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN202
+    debug = ctx.obj.get("debug", False) if ctx.obj else False
+    try:
+        return fn()
+    except HorizonError as exc:
+        _fail(exc, debug, as_json)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback without --debug
+        if debug:
+            raise
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (run with --debug for details)")
+        sys.exit(EXIT_SOLVER)
+
+
+@main.command()
+@click.argument("instance", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the solution as JSON on stdout (logs go to stderr).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write solution.json and CSV tables to DIR.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Wall-clock seconds for the solver.")
+@click.option("--mip-gap", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Relative MIP gap to stop at.")
+@click.option("--threads", type=click.IntRange(min=1), help="Solver threads.")
+@click.option("--seed", type=int, help="Solver random seed.")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write the solver log to this file.")
+@click.option("--write-model", type=click.Path(dir_okay=False), help="Write the model the solver gets (.mps or .lp).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the solver log (on stderr).")
+@click.pass_context
+def solve(
+    ctx: click.Context,
+    instance: Path | None,
+    as_json: bool,
+    out: Path | None,
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int | None,
+    seed: int | None,
+    log_file: str | None,
+    write_model: str | None,
+    verbose: bool,
+) -> None:
+    """Solve INSTANCE (default: the bundled UN 2009 instance)."""
+    from optimizer.pipeline import prepare, solve_prepared
+    from optimizer.solution import write_solution_dir
+    from optimizer.solve import SolveOptions
+
+    if write_model and Path(write_model).suffix.lower() not in (".mps", ".lp"):
+        raise click.BadParameter("use a .mps or .lp file name", param_hint="--write-model")
+    options = SolveOptions(
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        threads=threads,
+        seed=seed,
+        log_file=log_file,
+        verbose=verbose,
+        write_model=write_model,
+    )
+
+    def work():  # noqa: ANN202
+        prep = prepare(instance)
+        solution, _ = solve_prepared(prep, options)
+        if solution.status == "infeasible":
+            raise InfeasibleError(
+                [
+                    "the solver proved the model infeasible, although every demand has a hub in reach, "
+                    "each scenario fits the fleet limits and total hub space suffices;",
+                    "the binding combination is among: airlift sorties for air-moved forces, per-hub space, "
+                    "the budget, the hub count limits, or units of one type needed at several missions at once",
+                ],
+                headline="The problem is infeasible:",
+            )
+        if not solution.ok:
+            raise SolverError(f"no solution: solver status '{solution.status}' ({solution.message})")
+        if out is not None:
+            t0 = time.perf_counter()
+            write_solution_dir(solution, out)
+            w = time.perf_counter() - t0
+            solution = solution.with_timings(replace(solution.timings, write=w, total=solution.timings.total + w))
+        return prep, solution
+
+    prep, solution = _run(ctx, work, as_json=as_json)
+    if as_json:
+        click.echo(solution.to_json())
+    else:
+        _print_summary(prep.instance, solution, out)
+
+
+@main.command()
+@click.argument("instance", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def validate(ctx: click.Context, instance: Path) -> None:
+    """Check INSTANCE: schema, references, reachability and provable infeasibility."""
+    from optimizer.pipeline import prepare
+
+    prep = _run(ctx, lambda: prepare(instance))
+    console = Console(highlight=False)
+    counts = ", ".join(f"{v} {k}" for k, v in prep.instance.summary().items())
+    console.print(f"[green]valid[/]: {instance} — {counts}")
+    console.print(
+        f"{len(prep.arcs)} eligible dispatch arcs; model has {prep.model.nvariables()} variables "
+        f"and {prep.model.nconstraints()} constraints"
+    )
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the instance format."""
+    click.echo(json.dumps(instance_json_schema(), indent=2))
+
+
+def _money(x: float | None) -> str:
+    return "—" if x is None else f"{x:,.2f}"
+
+
+def _print_summary(instance, solution, out: Path | None) -> None:  # noqa: ANN001
+    console = Console(highlight=False)
+    gap = "—" if solution.gap is None else f"{100 * solution.gap:.4g}%"
+    console.print(
+        f"[bold]{instance.name}[/]: [green]{solution.status}[/]  objective {_money(solution.objective)}"
+        f"  bound {_money(solution.bound)}  gap {gap}  ({solution.solver} {solution.solver_version})"
+    )
+    t = solution.timings
+    console.print(
+        f"seconds: load {t.load:.2f}  network {t.network:.2f}  build {t.build:.2f}  solve {t.solve:.2f}  "
+        f"write {t.write:.2f}  total {t.total:.2f}"
+    )
+    costs = Table(title="Cost")
+    costs.add_column("part")
+    costs.add_column("cost", justify="right")
+    for k, v in solution.costs.items():
+        costs.add_row(k, _money(v))
+    console.print(costs)
+    console.print(f"Open hubs: {', '.join(solution.open_hubs) or 'none'}")
+    st = Table(title="Stationing")
+    for c in ("hub", "asset type", "units"):
+        st.add_column(c, justify="right" if c == "units" else "left")
+    for r in solution.stationing:
+        st.add_row(r["hub"], r["asset_type"], f"{r['units']:g}")
+    console.print(st)
+    dt = Table(title="Dispatch per scenario")
+    for c in ("scenario", "hub", "mission", "type", "route", "units", "hours", "deadline"):
+        dt.add_column(c, justify="right" if c in ("units", "hours", "deadline") else "left")
+    for r in solution.dispatch:
+        dl = "—" if r["deadline_hours"] is None else f"{r['deadline_hours']:g}"
+        dt.add_row(
+            r["scenario"],
+            r["hub"],
+            r["mission"],
+            r["asset_type"],
+            r["route"],
+            f"{r['units']:g}",
+            f"{r['response_hours']:.1f}",
+            dl,
+        )
+    console.print(dt)
+    if solution.unmet:
+        ut = Table(title="Unmet within deadline (penalised)")
+        for c in ("scenario", "mission", "type", "units"):
+            ut.add_column(c)
+        for r in solution.unmet:
+            ut.add_row(r["scenario"], r["mission"], r["asset_type"], f"{r['units']:g}")
+        console.print(ut)
+    if out is not None:
+        console.print(f"written: {out}/solution.json and CSV tables")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Formulations: one function per constraint family, the math in its docstring."""

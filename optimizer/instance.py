@@ -1,0 +1,115 @@
+"""The frozen, validated problem data every later stage reads.
+
+`Instance` is built once from a validated `InstanceSpec` and never changes; variants (a
+different deadline scale, one more hub) are new instances made with `Instance.derive`.
+It resolves what the file leaves implicit — excluded hubs dropped, scenario weights
+normalised to probabilities, inline and flat demand tables merged — so that the network
+and the model never re-interpret the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from optimizer.schema import AssetType, Hub, InstanceSpec, Mode, Node
+
+
+@dataclass(frozen=True, slots=True)
+class DemandRow:
+    """One crisis demand: `units` of `type` at `mission` within `deadline` hours in `scenario`."""
+
+    scenario: str
+    mission: str
+    type: str
+    units: float
+    deadline: float | None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Validated problem data. Construct with `Instance.from_spec` (or the loader)."""
+
+    spec: InstanceSpec
+    source: str = "<memory>"
+
+    @classmethod
+    def from_spec(cls, spec: InstanceSpec, source: str = "<memory>") -> Instance:
+        return cls(spec=spec, source=source)
+
+    def derive(self, **updates: Any) -> Instance:
+        """A new instance with top-level spec fields replaced (e.g. `options=...`)."""
+        return Instance(spec=self.spec.model_copy(update=updates), source=self.source)
+
+    # --- lookups -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def options(self):  # noqa: ANN201 - the pydantic Options record
+        return self.spec.options
+
+    @cached_property
+    def nodes(self) -> dict[str, Node]:
+        return {n.id: n for n in self.spec.nodes}
+
+    @cached_property
+    def modes(self) -> dict[str, Mode]:
+        return {m.id: m for m in self.spec.modes}
+
+    @cached_property
+    def types(self) -> dict[str, AssetType]:
+        return {t.id: t for t in self.spec.asset_types}
+
+    @cached_property
+    def hubs(self) -> tuple[Hub, ...]:
+        """Hubs the model may open (excluded ones dropped), in file order."""
+        return tuple(h for h in self.spec.hubs if h.status != "excluded")
+
+    @cached_property
+    def missions(self) -> tuple[str, ...]:
+        return tuple(n.id for n in self.spec.nodes if n.kind == "mission")
+
+    @cached_property
+    def probabilities(self) -> dict[str, float]:
+        """Scenario probabilities; weights are normalised, a lone missing value is uniform."""
+        scen = self.spec.scenarios
+        if all(s.probability is not None for s in scen):
+            return {s.id: float(s.probability) for s in scen}  # type: ignore[arg-type]
+        weights = [s.weight if s.weight is not None else 1.0 for s in scen]
+        total = sum(weights) or 1.0
+        return {s.id: w / total for s, w in zip(scen, weights)}
+
+    @cached_property
+    def demands(self) -> tuple[DemandRow, ...]:
+        """All demands, inline ones first, then the flat table, in file order."""
+        rows = [
+            DemandRow(s.id, d.mission, d.type, float(d.units), d.deadline_hours) for s in self.spec.scenarios for d in s.demands
+        ]
+        rows += [DemandRow(d.scenario, d.mission, d.type, float(d.units), d.deadline_hours) for d in self.spec.demands]
+        return tuple(rows)
+
+    def holding_cost(self, hub: Hub, type_id: str) -> float:
+        return float(hub.holding_cost.get(type_id, self.types[type_id].holding_cost))
+
+    def penalty(self, type_id: str) -> float:
+        t = self.types[type_id]
+        if t.penalty is not None:
+            return float(t.penalty)
+        return float(self.options.penalty or 0.0)
+
+    def lift_types(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.spec.asset_types if t.category == "airlift")
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "nodes": len(self.spec.nodes),
+            "missions": len(self.missions),
+            "hubs": len(self.hubs),
+            "links": len(self.spec.links),
+            "asset_types": len(self.spec.asset_types),
+            "scenarios": len(self.spec.scenarios),
+            "demands": len(self.demands),
+        }

@@ -1,0 +1,328 @@
+"""The logistics network and the response times derived from it.
+
+The network is a networkx `MultiDiGraph` (nodes with their attributes, one edge per link
+and direction). Response times are computed per *travel profile* — which modes an asset
+may use, at what speed, within what range, and whether air legs need lift — with one
+multi-source Dijkstra per distinct profile (scipy's csgraph on the graph's matrix), so a
+thousand-node network costs milliseconds, not Python loops.
+
+Route options per asset type:
+- aircraft (helicopter, airlift) ``fly``: self-deploy over their modes at their own speed,
+  legs no longer than their range (each leg is a fuel stop, handling hours added);
+- force packages ``surface``: their modes that need no lift;
+- force packages ``air:<lift type>``: all their modes, lift legs at the lift type's speed
+  and range; kept only where the path really uses a lift leg (else it is ``surface``);
+- ``route``: explicit hub–mission rows of the instance's `routes` table.
+
+The response time of a unit is its readiness plus the path's hours; its dispatch cost is
+the cost accumulated along that (fastest) path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
+
+from optimizer.instance import Instance
+from optimizer.schema import AssetType, Link
+
+EARTH_RADIUS_KM = 6371.0088
+TIME_TOLERANCE = 1e-9
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance in km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def build_graph(instance: Instance) -> nx.MultiDiGraph:
+    """Nodes with their attributes; an edge per link direction, plus great-circle air links."""
+    g = nx.MultiDiGraph(name=instance.name)
+    for n in instance.spec.nodes:
+        g.add_node(n.id, **n.model_dump(exclude={"id"}))
+
+    def add(link: Link) -> None:
+        attrs = {"mode": link.mode, "distance_km": link.distance_km, "hours": link.hours, "cost": link.cost}
+        g.add_edge(link.source, link.target, **attrs)
+        if link.bidirectional:
+            g.add_edge(link.target, link.source, **attrs)
+
+    for link in instance.spec.links:
+        add(link)
+    for gc in instance.options.great_circle:
+        ids = [n.id for n in instance.spec.nodes] if gc.nodes == "all" else list(gc.nodes)
+        for i, a in enumerate(ids):
+            na = instance.nodes[a]
+            for b in ids[i + 1 :]:
+                nb = instance.nodes[b]
+                km = great_circle_km(na.lat, na.lon, nb.lat, nb.lon) * gc.detour_factor  # type: ignore[arg-type]
+                if gc.max_km is None or km <= gc.max_km:
+                    add(Link.model_validate({"from": a, "to": b, "mode": gc.mode, "distance_km": km}))
+    return g
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one asset moves: allowed modes, speed/range on lift legs, lift cost per hour."""
+
+    modes: frozenset[str]
+    lift_speed: float | None
+    lift_range: float | None
+    lift_cost_per_hour: float | None  # per unit moved; None = the mode's own rates
+
+
+@dataclass(frozen=True)
+class PathTable:
+    """Fastest paths from every hub to every node under one profile."""
+
+    hours: np.ndarray  # (hubs, nodes), inf where unreachable
+    cost: np.ndarray
+    lift_hours: np.ndarray
+
+
+@dataclass(frozen=True)
+class RouteOption:
+    """One way of sending a type from any hub to any mission, as (hub × mission) matrices."""
+
+    type_id: str
+    name: str  # "fly", "surface", "air:<lift>", "route"
+    lift_type: str | None
+    sorties: float  # lift sorties one unit needs (0 without lift)
+    hours: np.ndarray  # (hubs, missions) response hours incl. readiness; inf = unreachable
+    cost: np.ndarray
+
+
+@dataclass(frozen=True)
+class Network:
+    """Graph plus response options for every asset type (hubs × missions)."""
+
+    graph: nx.MultiDiGraph
+    hubs: tuple[str, ...]
+    missions: tuple[str, ...]
+    options: dict[str, tuple[RouteOption, ...]]
+    profiles_solved: int = 0
+    _mission_index: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def mission_index(self, mission: str) -> int:
+        return self._mission_index[mission]
+
+    def fastest(self, type_id: str, mission: str) -> tuple[float, str | None, str | None]:
+        """(hours, hub, option) of the fastest response of a type to a mission."""
+        j = self._mission_index[mission]
+        best: tuple[float, str | None, str | None] = (math.inf, None, None)
+        for opt in self.options[type_id]:
+            i = int(np.argmin(opt.hours[:, j]))
+            if opt.hours[i, j] < best[0]:
+                best = (float(opt.hours[i, j]), self.hubs[i], opt.name)
+        return best
+
+
+def _edge_arrays(
+    instance: Instance, graph: nx.MultiDiGraph, index: dict[str, int], prof: Profile
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(u, v, hours, cost, lift_hours) of usable edges, the fastest of parallel edges kept."""
+    us, vs, hs, cs, ls = [], [], [], [], []
+    modes = instance.modes
+    for u, v, d in graph.edges(data=True):
+        mode = modes[d["mode"]]
+        if mode.id not in prof.modes:
+            continue
+        lifted = mode.needs_lift
+        km = d["distance_km"]
+        if lifted and prof.lift_range is not None and km is not None and km > prof.lift_range:
+            continue
+        if d["hours"] is not None:
+            travel = d["hours"]
+        else:
+            speed = (prof.lift_speed if lifted and prof.lift_speed else None) or mode.speed_kmh
+            if speed is None or km is None:
+                continue
+            travel = km / speed
+        if d["cost"] is not None:
+            cost = d["cost"]
+        elif lifted and prof.lift_cost_per_hour is not None:
+            cost = prof.lift_cost_per_hour * travel
+        else:
+            cost = mode.cost_per_km * (km or 0.0) + mode.cost_per_hour * travel
+        us.append(index[u])
+        vs.append(index[v])
+        hs.append(travel + mode.handling_hours)
+        cs.append(cost)
+        ls.append(travel if lifted else 0.0)
+    u, v, h, c, lift = (np.asarray(a, dtype=float) for a in (us, vs, hs, cs, ls))
+    u, v = u.astype(np.int64), v.astype(np.int64)
+    if len(u):
+        order = np.lexsort((c, h, v, u))  # per (u, v): fastest, then cheapest first
+        u, v, h, c, lift = u[order], v[order], h[order], c[order], lift[order]
+        first = np.ones(len(u), dtype=bool)
+        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        u, v, h, c, lift = u[first], v[first], h[first], c[first], lift[first]
+    return u, v, h, c, lift
+
+
+def _shortest_paths(
+    instance: Instance, graph: nx.MultiDiGraph, index: dict[str, int], sources: np.ndarray, prof: Profile
+) -> PathTable:
+    n = len(index)
+    u, v, h, c, lift = _edge_arrays(instance, graph, index, prof)
+    matrix = csr_array((h, (u, v)), shape=(n, n))
+    hours, pred = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
+    # Accumulate cost and lift hours along each predecessor tree: a fixed-point pass per
+    # tree depth, vectorised over all sources at once.
+    keys = u * n + v  # sorted by construction (lexsort on u, v)
+    valid = pred >= 0
+    cols = np.broadcast_to(np.arange(n), pred.shape)
+    pos = np.searchsorted(keys, np.where(valid, pred * n + cols, 0))
+    pos = np.clip(pos, 0, max(len(keys) - 1, 0))
+    edge_cost = np.where(valid, c[pos] if len(c) else 0.0, 0.0)
+    edge_lift = np.where(valid, lift[pos] if len(lift) else 0.0, 0.0)
+    rows = np.arange(pred.shape[0])[:, None]
+    safe_pred = np.where(valid, pred, 0)
+    cost = np.zeros_like(hours)
+    lifted = np.zeros_like(hours)
+    for _ in range(n + 1):
+        new_cost = np.where(valid, cost[rows, safe_pred] + edge_cost, 0.0)
+        new_lift = np.where(valid, lifted[rows, safe_pred] + edge_lift, 0.0)
+        if np.array_equal(new_cost, cost) and np.array_equal(new_lift, lifted):
+            break
+        cost, lifted = new_cost, new_lift
+    cost[~np.isfinite(hours)] = np.inf
+    return PathTable(hours=hours, cost=cost, lift_hours=lifted)
+
+
+def _profiles(instance: Instance, t: AssetType) -> list[tuple[str, str | None, float, Profile]]:
+    """(option name, lift type, sorties per unit, profile) for one asset type."""
+    modes = instance.modes
+    if t.category != "force":
+        return [("fly", None, 0.0, Profile(frozenset(t.modes), t.speed_kmh, t.range_km, t.cost_per_flight_hour))]
+    surface = frozenset(m for m in t.modes if not modes[m].needs_lift)
+    out: list[tuple[str, str | None, float, Profile]] = []
+    if surface:
+        out.append(("surface", None, 0.0, Profile(surface, None, None, None)))
+    for lift_id, sorties in t.lift.items():
+        lt = instance.types[lift_id]
+        per_hour = sorties * lt.cost_per_flight_hour if lt.cost_per_flight_hour is not None else None
+        out.append((f"air:{lift_id}", lift_id, float(sorties), Profile(frozenset(t.modes), lt.speed_kmh, lt.range_km, per_hour)))
+    return out
+
+
+def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> Network:
+    """Response options (hours and cost, hubs × missions) for every asset type."""
+    graph = graph if graph is not None else build_graph(instance)
+    nodes = list(graph.nodes)
+    index = {nid: i for i, nid in enumerate(nodes)}
+    hubs = tuple(h.node for h in instance.hubs)
+    missions = instance.missions
+    hub_idx = np.array([index[h] for h in hubs], dtype=np.int64)
+    mis_idx = np.array([index[m] for m in missions], dtype=np.int64)
+    cache: dict[Profile, PathTable] = {}
+    hub_pos = {h: i for i, h in enumerate(hubs)}
+    mis_pos = {m: j for j, m in enumerate(missions)}
+
+    options: dict[str, tuple[RouteOption, ...]] = {}
+    for t in instance.spec.asset_types:
+        opts: list[RouteOption] = []
+        for name, lift_id, sorties, prof in _profiles(instance, t):
+            if not prof.modes:
+                continue
+            if prof not in cache:
+                cache[prof] = _shortest_paths(instance, graph, index, hub_idx, prof)
+            table = cache[prof]
+            hours = table.hours[:, mis_idx] + t.readiness_hours
+            cost = table.cost[:, mis_idx].copy()
+            if lift_id is not None:
+                # A lifted option that never flies is just the surface route (needing lift).
+                no_lift = table.lift_hours[:, mis_idx] <= 0
+                hours[no_lift] = np.inf
+                cost[no_lift] = np.inf
+            opts.append(RouteOption(t.id, name, lift_id, sorties, hours, cost))
+        routes = [r for r in instance.spec.routes if r.type in (None, t.id)]
+        if routes:
+            hours = np.full((len(hubs), len(missions)), np.inf)
+            cost = np.full_like(hours, np.inf)
+            for r in routes:
+                if r.hub not in hub_pos:  # an excluded hub
+                    continue
+                i, j = hub_pos[r.hub], mis_pos[r.mission]
+                if r.hours + t.readiness_hours < hours[i, j]:
+                    hours[i, j] = r.hours + t.readiness_hours
+                    cost[i, j] = r.cost
+            opts.append(RouteOption(t.id, "route", None, 0.0, hours, cost))
+        options[t.id] = tuple(opts)
+    return Network(
+        graph=graph,
+        hubs=hubs,
+        missions=missions,
+        options=options,
+        profiles_solved=len(cache),
+        _mission_index=mis_pos,
+    )
+
+
+@dataclass(frozen=True)
+class Arcs:
+    """Eligible dispatch arcs, columnar: the model creates one variable per row.
+
+    An arc (demand d, hub h, option o) exists only if o reaches d's mission from h within
+    d's deadline — the model's sparsity.
+    """
+
+    demand: np.ndarray  # index into instance.demands
+    hub: np.ndarray  # index into instance.hubs
+    option: np.ndarray  # index into option_keys
+    hours: np.ndarray
+    cost: np.ndarray
+    option_keys: tuple[tuple[str, str], ...]  # (type id, option name)
+
+    def __len__(self) -> int:
+        return len(self.demand)
+
+
+def eligible_arcs(instance: Instance, network: Network) -> Arcs:
+    """All (demand, hub, option) triples whose response time meets the demand's deadline."""
+    keys: list[tuple[str, str]] = []
+    key_index: dict[tuple[str, str], int] = {}
+    for t, opts in network.options.items():
+        for o in opts:
+            key_index[(t, o.name)] = len(keys)
+            keys.append((t, o.name))
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("demand", "hub", "option", "hours", "cost")}
+    memo: dict[tuple[str, int, float | None], list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    for d_idx, d in enumerate(instance.demands):
+        j = network.mission_index(d.mission)
+        mk = (d.type, j, d.deadline)
+        if mk not in memo:
+            found = []
+            for o in network.options[d.type]:
+                col_h, col_c = o.hours[:, j], o.cost[:, j]
+                limit = np.inf if d.deadline is None else d.deadline + TIME_TOLERANCE
+                ok = np.flatnonzero(np.isfinite(col_h) & (col_h <= limit))
+                if len(ok):
+                    found.append((key_index[(d.type, o.name)], ok, col_h[ok], col_c[ok]))
+            memo[mk] = found
+        for o_idx, hubs, hrs, cst in memo[mk]:
+            parts["demand"].append(np.full(len(hubs), d_idx, dtype=np.int64))
+            parts["hub"].append(hubs.astype(np.int64))
+            parts["option"].append(np.full(len(hubs), o_idx, dtype=np.int64))
+            parts["hours"].append(hrs)
+            parts["cost"].append(cst)
+
+    def cat(name: str, dtype: type) -> np.ndarray:
+        return np.concatenate(parts[name]).astype(dtype) if parts[name] else np.zeros(0, dtype=dtype)
+
+    return Arcs(
+        demand=cat("demand", np.int64),
+        hub=cat("hub", np.int64),
+        option=cat("option", np.int64),
+        hours=cat("hours", float),
+        cost=cat("cost", float),
+        option_keys=tuple(keys),
+    )
