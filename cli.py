@@ -139,8 +139,7 @@ def validate(ctx: click.Context, instance: Path) -> None:
     counts = ", ".join(f"{v} {k}" for k, v in prep.instance.summary().items())
     console.print(f"[green]valid[/]: {instance} — {counts}")
     console.print(
-        f"{len(prep.arcs)} eligible dispatch arcs; model has {prep.model.nvariables()} variables "
-        f"and {prep.model.nconstraints()} constraints"
+        f"{len(prep.arcs)} eligible dispatch arcs; model has {prep.model.n_cols} variables and {prep.model.n_rows} constraints"
     )
 
 

@@ -7,24 +7,24 @@ and deadline :math:`T_d`, eligible arcs :math:`a=(d,h,o)\in E` (option :math:`o`
 
 Variables: :math:`y_h\in\{0,1\}` open; :math:`z_{hk}\ge 0` stationed (integer unless the
 type is divisible); :math:`x_a\ge 0` dispatched (integer unless divisible);
-:math:`u_d\ge 0` unmet (soft deadlines only); :math:`v_{sghl}\ge 0` lift sorties hub
-:math:`g` flies for hub :math:`h` (only where :math:`g` lends lift to :math:`h`);
-:math:`\eta` worst-case scenario cost (worst-case objective only).
+:math:`u_d\ge 0` unmet (soft deadlines only); :math:`\eta` worst-case scenario cost
+(worst-case objective only). An arc moved by air names the hub :math:`g(a)` whose airlift
+flies its sorties: its own hub, or a hub that lends it lift (with positioning time).
 
 Each constraint family is one ``define_*`` function below, called in a fixed order by
-`build_model`; each documents its formula. Variable and constraint components have
-structured names (``open_hub``, ``stationed``, ``dispatch``...) so that read-back is generic.
+`build_model`; each documents its formula and writes its rows as numpy triplets into a
+`LinearModel` (vectorised: no per-element Python on the hot path). Blocks have structured
+names (``open_hub``, ``stationed``, ``dispatch``, ``demand``, ``stock``...) shared with the
+Pyomo model `LinearModel.to_pyomo` produces, so read-back is generic.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 
+from models.linear import INF, LinearModel
 from optimizer.instance import Instance
 from optimizer.network import Arcs, Network
 
@@ -47,7 +47,30 @@ class ModelData:
     demand_units: np.ndarray
     stock_bound: np.ndarray  # per type: most units that could ever be worth stationing
     stocked: tuple[tuple[int, int], ...]  # (hub, type) pairs with a stationed variable
-    lend: tuple[tuple[int, int, int, int], ...] = field(default=())  # (s, lender g, borrower h, lift l)
+
+    @property
+    def stocked_hub(self) -> np.ndarray:
+        return np.array([h for h, _ in self.stocked], dtype=np.int64)
+
+    @property
+    def stocked_type(self) -> np.ndarray:
+        return np.array([k for _, k in self.stocked], dtype=np.int64)
+
+    def stock_position(self) -> np.ndarray:
+        """(hubs × types) array: position of z[h, k] in the `stationed` block, -1 if absent."""
+        pos = np.full((len(self.hubs), len(self.types)), -1, dtype=np.int64)
+        if self.stocked:
+            pos[self.stocked_hub, self.stocked_type] = np.arange(len(self.stocked))
+        return pos
+
+    def sigma(self) -> np.ndarray:
+        """Sorties per crisis window per type (1 for types that are not airlift)."""
+        return np.array(
+            [
+                float(self.instance.types[t].sorties_per_window or 1.0) if self.instance.types[t].category == "airlift" else 1.0
+                for t in self.types
+            ]
+        )
 
 
 def prepare(instance: Instance, network: Network, arcs: Arcs) -> ModelData:
@@ -90,26 +113,7 @@ def prepare(instance: Instance, network: Network, arcs: Arcs) -> ModelData:
 
     used = set(zip(arcs.hub.tolist(), arc_type.tolist()))
     lift_arcs = opt_lift[arcs.option] >= 0 if len(arcs) else np.zeros(0, dtype=bool)
-    lift_use = set(zip(arcs.hub[lift_arcs].tolist(), opt_lift[arcs.option][lift_arcs].tolist()))
-    hub_pos = {h: i for i, h in enumerate(hubs)}
-    lend = []
-    lenders: dict[int, list[int]] = defaultdict(list)
-    for hub in instance.hubs:
-        for other in hub.lends_lift_to:
-            if other in hub_pos and other != hub.node:
-                lenders[hub_pos[other]].append(hub_pos[hub.node])
-    if lenders and lift_arcs.any():
-        borrow = set(
-            zip(
-                d_scen[arcs.demand][lift_arcs].tolist(),
-                arcs.hub[lift_arcs].tolist(),
-                opt_lift[arcs.option][lift_arcs].tolist(),
-            )
-        )
-        for s, h, lt in sorted(borrow):
-            for g in lenders.get(h, []):
-                lend.append((s, g, h, lt))
-                lift_use.add((g, lt))
+    lift_use = set(zip(arcs.lift_hub[lift_arcs].tolist(), opt_lift[arcs.option][lift_arcs].tolist()))
     stocked = tuple(sorted(used | lift_use))
     return ModelData(
         instance=instance,
@@ -126,158 +130,147 @@ def prepare(instance: Instance, network: Network, arcs: Arcs) -> ModelData:
         demand_units=d_units,
         stock_bound=peak,
         stocked=stocked,
-        lend=tuple(lend),
     )
 
 
-def _lin(coefs: list[float], variables: list[pyo.Var], constant: float = 0.0) -> LinearExpression:
-    return LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=variables)
-
-
-def _groups(keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Unique rows of `keys` (n × c int array) and, for each, the positions holding it."""
+def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows of an (n × c) int array and, for each input row, its unique row number."""
     if len(keys) == 0:
-        return np.zeros((0, keys.shape[1] if keys.ndim > 1 else 1), dtype=np.int64), []
+        return np.zeros((0, keys.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
-    return uniq, [order[bounds[i] : bounds[i + 1]] for i in range(len(uniq))]
+    return uniq, inverse.ravel()
+
+
+def _ones(n: int) -> np.ndarray:
+    return np.ones(n, dtype=float)
 
 
 # --- variables ---------------------------------------------------------------------------
-def define_variables(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_variables(lm: LinearModel, data: ModelData) -> None:
     r"""Decision variables, created only where they can matter.
 
     :math:`y_h` for every hub that is not excluded (existing hubs: :math:`y_h = 1` as a bound);
     :math:`z_{hk}` only for (hub, type) pairs some eligible arc or lift use needs, with
     :math:`0 \le z_{hk} \le \bar z_k` (peak scenario need, capped by the fleet);
-    :math:`0 \le x_a \le D_{d(a)}` only for eligible arcs; :math:`u_d` only when soft.
+    :math:`0 \le x_a \le D_{d(a)}` only for eligible arcs; :math:`u_d` only when soft;
+    :math:`\eta` only for the worst-case objective.
     """
     inst = data.instance
-    m.open_hub = pyo.Var(range(len(data.hubs)), domain=pyo.Binary)
-    for i, hub in enumerate(inst.hubs):
-        if hub.status == "existing":
-            m.open_hub[i].setlb(1)
-    divisible = {k: inst.types[t].divisible for k, t in enumerate(data.types)}
-    m.stationed = pyo.Var(
-        data.stocked,
-        domain=pyo.NonNegativeReals,
-        bounds=lambda _m, h, k: (0, float(data.stock_bound[k])),
+    existing = np.array([h.status == "existing" for h in inst.hubs], dtype=float)
+    lm.add_vars("open_hub", len(data.hubs), lower=existing, upper=1.0, integer=True, keys=data.hubs)
+    divisible = np.array([inst.types[t].divisible for t in data.types], dtype=bool)
+    kk = data.stocked_type
+    lm.add_vars(
+        "stationed",
+        len(data.stocked),
+        upper=data.stock_bound[kk] if len(kk) else 0.0,
+        integer=~divisible[kk] if len(kk) else False,
+        keys=[(data.hubs[h], data.types[k]) for h, k in data.stocked],
     )
-    for h, k in data.stocked:
-        if not divisible[k]:
-            m.stationed[h, k].domain = pyo.NonNegativeIntegers
-    ub = data.demand_units[data.arcs.demand]
-    m.dispatch = pyo.Var(range(len(data.arcs)), domain=pyo.NonNegativeReals, bounds=lambda _m, a: (0, float(ub[a])))
-    for a in np.flatnonzero(data.arc_integer).tolist():
-        m.dispatch[a].domain = pyo.NonNegativeIntegers
+    lm.add_vars(
+        "dispatch",
+        len(data.arcs),
+        upper=data.demand_units[data.arcs.demand] if len(data.arcs) else 0.0,
+        integer=data.arc_integer,
+    )
     if inst.options.deadlines == "soft":
-        m.unmet = pyo.Var(
-            range(len(inst.demands)),
-            domain=pyo.NonNegativeReals,
-            bounds=lambda _m, d: (0, float(data.demand_units[d])),
-        )
-    if data.lend:
-        m.lent_sorties = pyo.Var(range(len(data.lend)), domain=pyo.NonNegativeReals)
+        lm.add_vars("unmet", len(inst.demands), upper=data.demand_units)
+    if inst.options.objective == "worst_case":
+        lm.add_vars("worst_scenario_cost", 1)
 
 
 # --- constraint families ------------------------------------------------------------------
-def define_demand(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_demand(lm: LinearModel, data: ModelData) -> None:
     r"""Every demand is met by eligible dispatches, or counted unmet (soft deadlines).
 
     .. math:: \sum_{a \in E(d)} x_a + u_d = D_d \quad \forall d
     """
-    soft = data.instance.options.deadlines == "soft"
-    uniq, groups = _groups(data.arcs.demand.reshape(-1, 1))
-    by_demand = {int(u[0]): g for u, g in zip(uniq, groups)}
-    rows = {}
-    for d, units in enumerate(data.demand_units):
-        arcs = by_demand.get(d, np.zeros(0, dtype=np.int64)).tolist()
-        coefs = [1.0] * len(arcs)
-        variables = [m.dispatch[a] for a in arcs]
-        if soft:
-            coefs.append(1.0)
-            variables.append(m.unmet[d])
-        rows[d] = (float(units), _lin(coefs, variables), float(units))
-    m.demand = pyo.Constraint(range(len(data.demand_units)), rule=lambda _m, d: rows[d])
+    x = lm.vars["dispatch"]
+    n_arcs, n_dem = len(data.arcs), len(data.demand_units)
+    rows, cols = [data.arcs.demand], [x.col(np.arange(n_arcs))]
+    if "unmet" in lm.vars:
+        rows.append(np.arange(n_dem))
+        cols.append(lm.vars["unmet"].col(np.arange(n_dem)))
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    lm.add_rows("demand", n_dem, r, c, _ones(len(r)), lower=data.demand_units, upper=data.demand_units)
 
 
-def define_stock(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_stock(lm: LinearModel, data: ModelData) -> None:
     r"""Per scenario, a hub dispatches at most what it stations; lift flies the force sorties.
 
     Forces and helicopters (:math:`k \notin L`):
     :math:`\sum_{a=(s,h,\cdot,k)} x_a \le z_{hk}` for every scenario :math:`s`.
 
     Airlift :math:`l` with :math:`\sigma_l` sorties per aircraft in a crisis window; a force
-    unit of type :math:`k` moved by air needs :math:`\lambda_{kl}` sorties; aircraft sent to
-    missions fly no sorties for others; lent sorties move between hubs:
+    unit of type :math:`k` moved by air needs :math:`\lambda_{kl}` sorties, flown by the
+    aircraft of hub :math:`g(a)`; aircraft sent to missions fly no sorties for others:
 
-    .. math:: \sigma_l \sum_{a=(s,h,\cdot,l)} x_a + \sum_{a=(s,h,\cdot,k,\mathrm{air}:l)} \lambda_{kl} x_a
-              - \sum_g v_{sghl} + \sum_{h'} v_{shh'l} \le \sigma_l z_{hl}
+    .. math:: \sigma_l \sum_{a=(s,h,\cdot,l)} x_a + \sum_{a:\, s(a)=s,\, g(a)=h,\, \mathrm{air}:l} \lambda_{kl} x_a
+              \le \sigma_l z_{hl}
     """
-    inst = data.instance
-    arcs = data.arcs
-    rows: dict[tuple[int, int, int], tuple[list[float], list]] = defaultdict(lambda: ([], []))
-    sigma = {
-        k: float(inst.types[t].sorties_per_window or 1.0) if inst.types[t].category == "airlift" else 1.0
-        for k, t in enumerate(data.types)
-    }
-    keys = np.stack([data.arc_scenario, arcs.hub, data.arc_type], axis=1) if len(arcs) else np.zeros((0, 3), dtype=np.int64)
-    uniq, groups = _groups(keys)
-    for (s, h, k), g in zip(uniq.tolist(), groups):
-        coefs, variables = rows[(s, h, k)]
-        coefs.extend([sigma[k]] * len(g))
-        variables.extend(m.dispatch[a] for a in g.tolist())
+    arcs, x = data.arcs, lm.vars["dispatch"]
+    sigma = data.sigma()
+    a_all = np.arange(len(arcs))
     lifted = np.flatnonzero(data.arc_lift >= 0)
-    if len(lifted):
-        lkeys = np.stack([data.arc_scenario[lifted], arcs.hub[lifted], data.arc_lift[lifted]], axis=1)
-        uniq, groups = _groups(lkeys)
-        for (s, h, lt), g in zip(uniq.tolist(), groups):
-            coefs, variables = rows[(s, h, lt)]
-            sel = lifted[g]
-            coefs.extend(data.arc_sorties[sel].tolist())
-            variables.extend(m.dispatch[a] for a in sel.tolist())
-    for i, (s, g, h, lt) in enumerate(data.lend):
-        coefs, variables = rows[(s, h, lt)]
-        coefs.append(-1.0)
-        variables.append(m.lent_sorties[i])
-        coefs, variables = rows[(s, g, lt)]
-        coefs.append(1.0)
-        variables.append(m.lent_sorties[i])
-    index = sorted(rows)
-
-    def rule(_m: pyo.ConcreteModel, s: int, h: int, k: int) -> tuple:
-        coefs, variables = rows[(s, h, k)]
-        return (None, _lin(coefs + [-sigma[k]], variables + [m.stationed[h, k]]), 0.0)
-
-    m.stock = pyo.Constraint(index, rule=rule)
+    keys = [np.stack([data.arc_scenario, arcs.hub, data.arc_type], axis=1)]
+    cols = [x.col(a_all)]
+    vals = [sigma[data.arc_type]]
+    keys.append(np.stack([data.arc_scenario[lifted], arcs.lift_hub[lifted], data.arc_lift[lifted]], axis=1))
+    cols.append(x.col(lifted))
+    vals.append(data.arc_sorties[lifted])
+    uniq, row_of = _unique_rows(np.concatenate(keys).reshape(-1, 3))
+    pos = data.stock_position()
+    z = lm.vars["stationed"].col(pos[uniq[:, 1], uniq[:, 2]])
+    n = len(uniq)
+    lm.add_rows(
+        "stock",
+        n,
+        np.concatenate([row_of, np.arange(n)]),
+        np.concatenate(cols + [z]),
+        np.concatenate(vals + [-sigma[uniq[:, 2]]]),
+        upper=0.0,
+        keys=[(data.scenarios[s], data.hubs[h], data.types[k]) for s, h, k in uniq.tolist()],
+    )
 
 
-def define_hub_capacity(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_hub_capacity(lm: LinearModel, data: ModelData) -> None:
     r"""Stationed units fit the hub's space, and only in open hubs.
 
     .. math:: \sum_k a_k z_{hk} \le cap_h\, y_h \quad \text{(hubs with a capacity)}
     .. math:: z_{hk} \le \bar z_k\, y_h \quad \text{(linking, every stationed variable)}
     """
     inst = data.instance
-    by_hub: dict[int, list[int]] = defaultdict(list)
-    for h, k in data.stocked:
-        by_hub[h].append(k)
-    cap_rows = {}
-    for h, ks in by_hub.items():
-        cap = inst.hubs[h].capacity
-        if cap is not None:
-            coefs = [float(inst.types[data.types[k]].space) for k in ks] + [-float(cap)]
-            cap_rows[h] = _lin(coefs, [m.stationed[h, k] for k in ks] + [m.open_hub[h]])
-    m.hub_capacity = pyo.Constraint(sorted(cap_rows), rule=lambda _m, h: (None, cap_rows[h], 0.0))
-    m.stock_link = pyo.Constraint(
-        data.stocked,
-        rule=lambda _m, h, k: (None, _lin([1.0, -float(data.stock_bound[k])], [m.stationed[h, k], m.open_hub[h]]), 0.0),
+    y, z = lm.vars["open_hub"], lm.vars["stationed"]
+    hh, kk = data.stocked_hub, data.stocked_type
+    cap = np.array([np.nan if h.capacity is None else float(h.capacity) for h in inst.hubs])
+    capped = np.flatnonzero(~np.isnan(cap))
+    row_of = np.full(len(data.hubs), -1, dtype=np.int64)
+    row_of[capped] = np.arange(len(capped))
+    space = np.array([float(inst.types[t].space) for t in data.types])
+    sel = np.flatnonzero(row_of[hh] >= 0) if len(hh) else np.zeros(0, dtype=np.int64)
+    lm.add_rows(
+        "hub_capacity",
+        len(capped),
+        np.concatenate([row_of[hh[sel]], np.arange(len(capped))]),
+        np.concatenate([z.col(sel), y.col(capped)]),
+        np.concatenate([space[kk[sel]], -cap[capped]]),
+        upper=0.0,
+        keys=[data.hubs[h] for h in capped],
+    )
+    n = len(data.stocked)
+    idx = np.arange(n)
+    lm.add_rows(
+        "stock_link",
+        n,
+        np.concatenate([idx, idx]),
+        np.concatenate([z.col(idx), y.col(hh)]),
+        np.concatenate([_ones(n), -data.stock_bound[kk]]) if n else np.zeros(0),
+        upper=0.0,
+        keys=z.keys,
     )
 
 
-def define_strong_linking(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_strong_linking(lm: LinearModel, data: ModelData) -> None:
     r"""Strong linking: no dispatch from a closed hub, arc by arc (tightens the relaxation).
 
     .. math:: x_a \le D_{d(a)}\, y_{h(a)} \quad \forall a \in E
@@ -287,52 +280,66 @@ def define_strong_linking(m: pyo.ConcreteModel, data: ModelData) -> None:
     """
     if not data.instance.options.strong_linking:
         return
-    ub = data.demand_units[data.arcs.demand]
-    hub = data.arcs.hub
-    m.strong_link = pyo.Constraint(
-        range(len(data.arcs)),
-        rule=lambda _m, a: (None, _lin([1.0, -float(ub[a])], [m.dispatch[a], m.open_hub[int(hub[a])]]), 0.0),
+    n = len(data.arcs)
+    idx = np.arange(n)
+    lm.add_rows(
+        "strong_link",
+        n,
+        np.concatenate([idx, idx]),
+        np.concatenate([lm.vars["dispatch"].col(idx), lm.vars["open_hub"].col(data.arcs.hub)]),
+        np.concatenate([_ones(n), -data.demand_units[data.arcs.demand]]),
+        upper=0.0,
     )
 
 
-def define_fleet(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_fleet(lm: LinearModel, data: ModelData) -> None:
     r"""No more units of a type are stationed than exist or are pledged.
 
     .. math:: \sum_h z_{hk} \le U_k \quad \forall k \text{ with a fleet limit}
     """
-    by_type: dict[int, list[int]] = defaultdict(list)
-    for h, k in data.stocked:
-        by_type[k].append(h)
-    rows = {}
-    for k, hs in by_type.items():
-        limit = data.instance.types[data.types[k]].fleet_limit
-        if limit is not None:
-            rows[k] = _lin([1.0] * len(hs), [m.stationed[h, k] for h in hs])
-            rows[k] = (None, rows[k], float(limit))
-    m.fleet = pyo.Constraint(sorted(rows), rule=lambda _m, k: rows[k])
+    limits = np.array(
+        [np.nan if data.instance.types[t].fleet_limit is None else float(data.instance.types[t].fleet_limit) for t in data.types]
+    )
+    limited = np.flatnonzero(~np.isnan(limits))
+    row_of = np.full(len(data.types), -1, dtype=np.int64)
+    row_of[limited] = np.arange(len(limited))
+    kk = data.stocked_type
+    sel = np.flatnonzero(row_of[kk] >= 0) if len(kk) else np.zeros(0, dtype=np.int64)
+    lm.add_rows(
+        "fleet",
+        len(limited),
+        row_of[kk[sel]],
+        lm.vars["stationed"].col(sel),
+        _ones(len(sel)),
+        upper=limits[limited],
+        keys=[data.types[k] for k in limited],
+    )
 
 
-def _annual_cost(m: pyo.ConcreteModel, data: ModelData) -> LinearExpression:
+def annual_cost(lm: LinearModel, data: ModelData) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, coefficients) of the annual fixed + holding cost."""
     inst = data.instance
-    coefs = [float(h.fixed_cost) for h in inst.hubs]
-    variables = [m.open_hub[i] for i in range(len(data.hubs))]
-    for h, k in data.stocked:
-        coefs.append(inst.holding_cost(inst.hubs[h], data.types[k]))
-        variables.append(m.stationed[h, k])
-    return _lin(coefs, variables)
+    fixed = np.array([float(h.fixed_cost) for h in inst.hubs])
+    holding = np.array([inst.holding_cost(inst.hubs[h], data.types[k]) for h, k in data.stocked])
+    y, z = lm.vars["open_hub"], lm.vars["stationed"]
+    return (
+        np.concatenate([y.col(np.arange(len(fixed))), z.col(np.arange(len(holding)))]),
+        np.concatenate([fixed, holding]),
+    )
 
 
-def define_budget(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_budget(lm: LinearModel, data: ModelData) -> None:
     r"""Annual fixed and holding cost within the budget, when one is given.
 
     .. math:: \sum_h f_h y_h + \sum_{hk} c_{hk} z_{hk} \le B
     """
     budget = data.instance.options.budget
     if budget is not None:
-        m.budget = pyo.Constraint(expr=_annual_cost(m, data) <= float(budget))
+        cols, vals = annual_cost(lm, data)
+        lm.add_rows("budget", 1, np.zeros(len(cols), dtype=np.int64), cols, vals, upper=float(budget))
 
 
-def define_hub_count(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_hub_count(lm: LinearModel, data: ModelData) -> None:
     r"""Bounds on the number of open hubs.
 
     .. math:: P_{min} \le \sum_h y_h \le P_{max}
@@ -340,60 +347,63 @@ def define_hub_count(m: pyo.ConcreteModel, data: ModelData) -> None:
     o = data.instance.options
     if o.min_hubs is None and o.max_hubs is None:
         return
-    body = _lin([1.0] * len(data.hubs), [m.open_hub[i] for i in range(len(data.hubs))])
-    lo = float(o.min_hubs) if o.min_hubs is not None else None
-    hi = float(o.max_hubs) if o.max_hubs is not None else None
-    m.hub_count = pyo.Constraint(expr=(lo, body, hi))
+    n = len(data.hubs)
+    lm.add_rows(
+        "hub_count",
+        1,
+        np.zeros(n, dtype=np.int64),
+        lm.vars["open_hub"].col(np.arange(n)),
+        _ones(n),
+        lower=-INF if o.min_hubs is None else float(o.min_hubs),
+        upper=INF if o.max_hubs is None else float(o.max_hubs),
+    )
 
 
-def scenario_cost_terms(m: pyo.ConcreteModel, data: ModelData) -> dict[int, tuple[list[float], list]]:
-    """Per scenario: dispatch cost and unmet penalty terms (coefficients, variables)."""
-    terms: dict[int, tuple[list[float], list]] = {s: ([], []) for s in range(len(data.scenarios))}
-    cost = data.arcs.cost
-    for a in np.flatnonzero(cost != 0).tolist():
-        coefs, variables = terms[int(data.arc_scenario[a])]
-        coefs.append(float(cost[a]))
-        variables.append(m.dispatch[a])
-    if hasattr(m, "unmet"):
+def scenario_costs(lm: LinearModel, data: ModelData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scenario, column, cost) of every crisis-cost term: dispatch costs and unmet penalties."""
+    x = lm.vars["dispatch"]
+    scen, cols, vals = [data.arc_scenario], [x.col(np.arange(len(data.arcs)))], [data.arcs.cost]
+    if "unmet" in lm.vars:
+        inst = data.instance
         s_pos = {s: i for i, s in enumerate(data.scenarios)}
-        for d, row in enumerate(data.instance.demands):
-            coefs, variables = terms[s_pos[row.scenario]]
-            coefs.append(data.instance.penalty(row.type))
-            variables.append(m.unmet[d])
-    return terms
+        scen.append(np.array([s_pos[d.scenario] for d in inst.demands], dtype=np.int64))
+        cols.append(lm.vars["unmet"].col(np.arange(len(inst.demands))))
+        vals.append(np.array([inst.penalty(d.type) for d in inst.demands]))
+    return np.concatenate(scen), np.concatenate(cols), np.concatenate(vals)
 
 
-def define_objective(m: pyo.ConcreteModel, data: ModelData) -> None:
+def define_objective(lm: LinearModel, data: ModelData) -> None:
     r"""Annual cost plus the expected (or worst) crisis cost.
 
-    Expected: :math:`\min \sum_h f_h y_h + \sum_{hk} c_{hk} z_{hk} + \sum_s p_s
-    (\sum_{a \in s} g_a x_a + \sum_{d \in s} \pi_k u_d)`.
+    Expected: :math:`\min \sum_h f_h y_h + \sum_{hk} c_{hk} z_{hk} + \rho \sum_s p_s
+    (\sum_{a \in s} g_a x_a + \sum_{d \in s} \pi_k u_d)`, where :math:`\rho` is
+    ``options.crises_per_year`` (crisis windows a year), so that all terms are annual.
 
-    Worst case: replace the expectation by :math:`\eta` with
+    Worst case: replace the expectation by :math:`\rho\eta` with
     :math:`\eta \ge \sum_{a \in s} g_a x_a + \sum_{d \in s} \pi_k u_d` for every scenario.
     """
-    annual = _annual_cost(m, data)
-    terms = scenario_cost_terms(m, data)
-    probs = data.instance.probabilities
-    coefs = list(annual.linear_coefs)
-    variables = list(annual.linear_vars)
-    if data.instance.options.objective == "worst_case":
-        m.worst_scenario_cost = pyo.Var(domain=pyo.NonNegativeReals)
-        m.worst_case = pyo.Constraint(
-            [s for s in terms if terms[s][0]],
-            rule=lambda _m, s: (None, _lin(terms[s][0] + [-1.0], terms[s][1] + [m.worst_scenario_cost]), 0.0),
+    lm.add_cost(*annual_cost(lm, data))
+    rate = float(data.instance.options.crises_per_year)
+    scen, cols, vals = scenario_costs(lm, data)
+    if "worst_scenario_cost" in lm.vars:
+        eta = lm.vars["worst_scenario_cost"].col(0)
+        n = len(data.scenarios)
+        lm.add_rows(
+            "worst_case",
+            n,
+            np.concatenate([scen, np.arange(n)]),
+            np.concatenate([cols, np.full(n, eta)]),
+            np.concatenate([vals, -_ones(n)]),
+            upper=0.0,
+            keys=data.scenarios,
         )
-        coefs.append(1.0)
-        variables.append(m.worst_scenario_cost)
+        lm.add_cost(np.array([eta]), np.array([rate]))
     else:
-        for s, (c, v) in terms.items():
-            p = probs[data.scenarios[s]]
-            coefs.extend(p * x for x in c)
-            variables.extend(v)
-    m.total_cost = pyo.Objective(expr=_lin(coefs, variables), sense=pyo.minimize)
+        p = np.array([data.instance.probabilities[s] for s in data.scenarios])
+        lm.add_cost(cols, rate * p[scen] * vals)
 
 
-#: The constraint families, in the order they are added (rows appear in this order).
+#: The model's parts, in the order they are added (columns and rows appear in this order).
 FAMILIES = (
     define_variables,
     define_demand,
@@ -407,10 +417,10 @@ FAMILIES = (
 )
 
 
-def build_model(instance: Instance, network: Network, arcs: Arcs) -> tuple[pyo.ConcreteModel, ModelData]:
-    """Build the Pyomo model of record (and the index data read-back needs)."""
+def build_model(instance: Instance, network: Network, arcs: Arcs) -> tuple[LinearModel, ModelData]:
+    """Build the reserve model (matrix form; `LinearModel.to_pyomo` gives the Pyomo model)."""
     data = prepare(instance, network, arcs)
-    m = pyo.ConcreteModel(name=instance.name)
+    lm = LinearModel(name=instance.name)
     for family in FAMILIES:
-        family(m, data)
-    return m, data
+        family(lm, data)
+    return lm, data

@@ -14,8 +14,12 @@ Route options per asset type:
   and range; kept only where the path really uses a lift leg (else it is ``surface``);
 - ``route``: explicit hub–mission rows of the instance's `routes` table.
 
-The response time of a unit is its readiness plus the path's hours; its dispatch cost is
-the cost accumulated along that (fastest) path.
+The response time of a unit is its start time plus the path's hours; the start time is its
+readiness, and for an air move the later of the force's and the aircraft's readiness. When
+the aircraft come from another hub g (g ``lends_lift_to`` the force's hub h), they must
+first fly g → h: the start is max(force readiness, lift readiness + positioning hours).
+The dispatch cost is the cost accumulated along that (fastest) path, plus positioning
+flights for lent lift.
 """
 
 from __future__ import annotations
@@ -96,7 +100,8 @@ class RouteOption:
     name: str  # "fly", "surface", "air:<lift>", "route"
     lift_type: str | None
     sorties: float  # lift sorties one unit needs (0 without lift)
-    hours: np.ndarray  # (hubs, missions) response hours incl. readiness; inf = unreachable
+    start: float  # hours before the move starts (readiness; for air moves, of force and lift)
+    hours: np.ndarray  # (hubs, missions) response hours incl. start; inf = unreachable
     cost: np.ndarray
 
 
@@ -108,6 +113,7 @@ class Network:
     hubs: tuple[str, ...]
     missions: tuple[str, ...]
     options: dict[str, tuple[RouteOption, ...]]
+    positioning: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # lift: (hours, cost) hubs × hubs
     profiles_solved: int = 0
     _mission_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -236,14 +242,17 @@ def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> N
             if prof not in cache:
                 cache[prof] = _shortest_paths(instance, graph, index, hub_idx, prof)
             table = cache[prof]
-            hours = table.hours[:, mis_idx] + t.readiness_hours
+            start = t.readiness_hours
+            if lift_id is not None:
+                start = max(start, instance.types[lift_id].readiness_hours)
+            hours = table.hours[:, mis_idx] + start
             cost = table.cost[:, mis_idx].copy()
             if lift_id is not None:
                 # A lifted option that never flies is just the surface route (needing lift).
                 no_lift = table.lift_hours[:, mis_idx] <= 0
                 hours[no_lift] = np.inf
                 cost[no_lift] = np.inf
-            opts.append(RouteOption(t.id, name, lift_id, sorties, hours, cost))
+            opts.append(RouteOption(t.id, name, lift_id, sorties, start, hours, cost))
         routes = [r for r in instance.spec.routes if r.type in (None, t.id)]
         if routes:
             hours = np.full((len(hubs), len(missions)), np.inf)
@@ -255,13 +264,24 @@ def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> N
                 if r.hours + t.readiness_hours < hours[i, j]:
                     hours[i, j] = r.hours + t.readiness_hours
                     cost[i, j] = r.cost
-            opts.append(RouteOption(t.id, "route", None, 0.0, hours, cost))
+            opts.append(RouteOption(t.id, "route", None, 0.0, t.readiness_hours, hours, cost))
         options[t.id] = tuple(opts)
+
+    # Positioning flights of lent lift (lender hub -> borrower hub), per lift type.
+    positioning: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if any(h.lends_lift_to for h in instance.hubs):
+        for lift_id in instance.lift_types():
+            (_, _, _, prof), *_ = _profiles(instance, instance.types[lift_id])
+            if prof not in cache:
+                cache[prof] = _shortest_paths(instance, graph, index, hub_idx, prof)
+            table = cache[prof]
+            positioning[lift_id] = (table.hours[:, hub_idx], table.cost[:, hub_idx])
     return Network(
         graph=graph,
         hubs=hubs,
         missions=missions,
         options=options,
+        positioning=positioning,
         profiles_solved=len(cache),
         _mission_index=mis_pos,
     )
@@ -278,6 +298,7 @@ class Arcs:
     demand: np.ndarray  # index into instance.demands
     hub: np.ndarray  # index into instance.hubs
     option: np.ndarray  # index into option_keys
+    lift_hub: np.ndarray  # hub whose airlift flies the sorties (-1: no lift needed)
     hours: np.ndarray
     cost: np.ndarray
     option_keys: tuple[tuple[str, str], ...]  # (type id, option name)
@@ -286,32 +307,63 @@ class Arcs:
         return len(self.demand)
 
 
+def _lenders(instance: Instance) -> list[tuple[int, int]]:
+    """(lender g, borrower h) hub positions from `lends_lift_to`."""
+    pos = {h.node: i for i, h in enumerate(instance.hubs)}
+    return [(pos[h.node], pos[other]) for h in instance.hubs for other in h.lends_lift_to if other in pos and other != h.node]
+
+
+def _option_arcs(
+    instance: Instance, network: Network, o: RouteOption, j: int, deadline: float | None, lenders: list[tuple[int, int]]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(hubs, lift hubs, hours, cost) of one option's eligible arcs to mission j."""
+    limit = np.inf if deadline is None else deadline + TIME_TOLERANCE
+    col_h, col_c = o.hours[:, j], o.cost[:, j]
+    ok = np.flatnonzero(np.isfinite(col_h) & (col_h <= limit))
+    own = np.full(len(ok), -1 if o.lift_type is None else 0, dtype=np.int64)
+    out = [(ok, np.where(own < 0, -1, ok), col_h[ok], col_c[ok])]
+    if o.lift_type is not None and lenders and o.lift_type in network.positioning:
+        pos_h, pos_c = network.positioning[o.lift_type]
+        lift = instance.types[o.lift_type]
+        per_hour = o.sorties * (lift.cost_per_flight_hour or 0.0)
+        g = np.array([p[0] for p in lenders], dtype=np.int64)
+        h = np.array([p[1] for p in lenders], dtype=np.int64)
+        travel = col_h[h] - o.start
+        start = np.maximum(o.start, lift.readiness_hours + pos_h[g, h])
+        hours = start + travel
+        keep = np.isfinite(hours) & (hours <= limit)
+        cost = col_c[h] + (per_hour * pos_h[g, h] if per_hour else o.sorties * pos_c[g, h])
+        out.append((h[keep], g[keep], hours[keep], cost[keep]))
+    return out
+
+
 def eligible_arcs(instance: Instance, network: Network) -> Arcs:
-    """All (demand, hub, option) triples whose response time meets the demand's deadline."""
+    """All (demand, hub, option[, lending hub]) whose response time meets the deadline."""
     keys: list[tuple[str, str]] = []
     key_index: dict[tuple[str, str], int] = {}
     for t, opts in network.options.items():
         for o in opts:
             key_index[(t, o.name)] = len(keys)
             keys.append((t, o.name))
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("demand", "hub", "option", "hours", "cost")}
-    memo: dict[tuple[str, int, float | None], list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    lenders = _lenders(instance)
+    names = ("demand", "hub", "option", "lift_hub", "hours", "cost")
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    memo: dict[tuple[str, int, float | None], list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
     for d_idx, d in enumerate(instance.demands):
         j = network.mission_index(d.mission)
         mk = (d.type, j, d.deadline)
         if mk not in memo:
-            found = []
-            for o in network.options[d.type]:
-                col_h, col_c = o.hours[:, j], o.cost[:, j]
-                limit = np.inf if d.deadline is None else d.deadline + TIME_TOLERANCE
-                ok = np.flatnonzero(np.isfinite(col_h) & (col_h <= limit))
-                if len(ok):
-                    found.append((key_index[(d.type, o.name)], ok, col_h[ok], col_c[ok]))
-            memo[mk] = found
-        for o_idx, hubs, hrs, cst in memo[mk]:
+            memo[mk] = [
+                (key_index[(d.type, o.name)], hubs, lift_hubs, hrs, cst)
+                for o in network.options[d.type]
+                for hubs, lift_hubs, hrs, cst in _option_arcs(instance, network, o, j, d.deadline, lenders)
+                if len(hubs)
+            ]
+        for o_idx, hubs, lift_hubs, hrs, cst in memo[mk]:
             parts["demand"].append(np.full(len(hubs), d_idx, dtype=np.int64))
             parts["hub"].append(hubs.astype(np.int64))
             parts["option"].append(np.full(len(hubs), o_idx, dtype=np.int64))
+            parts["lift_hub"].append(lift_hubs.astype(np.int64))
             parts["hours"].append(hrs)
             parts["cost"].append(cst)
 
@@ -322,6 +374,7 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
         demand=cat("demand", np.int64),
         hub=cat("hub", np.int64),
         option=cat("option", np.int64),
+        lift_hub=cat("lift_hub", np.int64),
         hours=cat("hours", float),
         cost=cat("cost", float),
         option_keys=tuple(keys),

@@ -10,8 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyomo.environ as pyo
-
+from models.linear import LinearModel
 from models.reserve import ModelData, build_model
 from optimizer.checks import presolve_checks
 from optimizer.instance import Instance
@@ -28,7 +27,7 @@ class Prepared:
     instance: Instance
     network: Network
     arcs: Arcs
-    model: pyo.ConcreteModel
+    model: LinearModel
     data: ModelData
     timings: Timings
 
@@ -52,11 +51,11 @@ def solve_prepared(prep: Prepared, options: SolveOptions | None = None) -> tuple
     """Solve a prepared model and read back the `Solution` (timings up to the solve)."""
     options = options or SolveOptions()
     t0 = time.perf_counter()
-    result = solve_highs(prep.model, options)
+    result, values = solve_highs(prep.model, options)
     solve_s = time.perf_counter() - t0
     t = prep.timings
     timings = Timings(load=t.load, network=t.network, build=t.build, solve=solve_s, total=t.load + t.network + t.build + solve_s)
-    return read_solution(prep.model, prep.data, result, timings), result
+    return read_solution(prep.model, prep.data, result, values, timings), result
 
 
 def solve(source: str | Path | Instance | None, options: SolveOptions | None = None) -> Solution:

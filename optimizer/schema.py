@@ -158,6 +158,11 @@ class Options(Record):
     deadlines: Literal["hard", "soft"] = "hard"
     penalty: NonNeg | None = Field(None, description="Soft deadlines: default cost per unmet unit.")
     objective: Literal["expected", "worst_case"] = "expected"
+    crises_per_year: Positive = Field(
+        1.0,
+        description="Crisis windows expected per year: scales the probability-weighted crisis cost "
+        "so that it is annual like fixed and holding costs.",
+    )
     budget: NonNeg | None = Field(None, description="Cap on annual fixed + holding cost.")
     min_hubs: Annotated[int, Field(ge=0)] | None = None
     max_hubs: Annotated[int, Field(ge=0)] | None = None

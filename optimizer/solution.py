@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
+from models.linear import LinearModel
 from models.reserve import ModelData
 from optimizer.solve import SolveResult
 
@@ -75,7 +75,17 @@ class Solution:
             "stationing": pd.DataFrame(self.stationing, columns=["hub", "asset_type", "units"]),
             "dispatch": pd.DataFrame(
                 self.dispatch,
-                columns=["scenario", "hub", "mission", "asset_type", "route", "units", "response_hours", "deadline_hours"],
+                columns=[
+                    "scenario",
+                    "hub",
+                    "mission",
+                    "asset_type",
+                    "route",
+                    "lift_hub",
+                    "units",
+                    "response_hours",
+                    "deadline_hours",
+                ],
             ),
             "unmet": pd.DataFrame(self.unmet, columns=["scenario", "mission", "asset_type", "units"]),
         }
@@ -87,18 +97,13 @@ def _json_default(o: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _val(v: pyo.Var) -> float:
-    x = v.value
-    return 0.0 if x is None else float(x)
-
-
 def _clean(x: float) -> float:
     r = round(x)
     return float(r) if abs(x - r) < VALUE_TOLERANCE else float(x)
 
 
-def read_solution(model: pyo.ConcreteModel, data: ModelData, result: SolveResult, timings: Timings) -> Solution:
-    """Turn solved model values into a `Solution` (empty rows when there is no solution)."""
+def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values: np.ndarray | None, timings: Timings) -> Solution:
+    """Turn the solver's column values into a `Solution` (no rows when there is none)."""
     inst = data.instance
     base = dict(
         instance=inst.name,
@@ -111,21 +116,22 @@ def read_solution(model: pyo.ConcreteModel, data: ModelData, result: SolveResult
         timings=timings,
         message=result.message,
     )
-    if not result.has_solution:
+    if values is None:
         return Solution(**base)
 
-    open_hubs = [data.hubs[i] for i in range(len(data.hubs)) if _val(model.open_hub[i]) > 0.5]
-    stationing = []
-    for h, k in data.stocked:
-        units = _val(model.stationed[h, k])
-        if units > VALUE_TOLERANCE:
-            stationing.append({"hub": data.hubs[h], "asset_type": data.types[k], "units": _clean(units)})
-
-    arcs = data.arcs
-    values = np.array([_val(model.dispatch[a]) for a in range(len(arcs))])
-    demands = inst.demands
+    y = lm.vars["open_hub"].values(values)
+    z = lm.vars["stationed"].values(values)
+    x = lm.vars["dispatch"].values(values)
+    is_open = y > 0.5
+    open_hubs = [data.hubs[i] for i in np.flatnonzero(is_open)]
+    stationing = [
+        {"hub": data.hubs[h], "asset_type": data.types[k], "units": _clean(float(z[i]))}
+        for i, (h, k) in enumerate(data.stocked)
+        if z[i] > VALUE_TOLERANCE
+    ]
+    arcs, demands = data.arcs, inst.demands
     dispatch = []
-    for a in np.flatnonzero(values > VALUE_TOLERANCE).tolist():
+    for a in np.flatnonzero(x > VALUE_TOLERANCE).tolist():
         d = demands[int(arcs.demand[a])]
         dispatch.append(
             {
@@ -134,29 +140,28 @@ def read_solution(model: pyo.ConcreteModel, data: ModelData, result: SolveResult
                 "mission": d.mission,
                 "asset_type": d.type,
                 "route": arcs.option_keys[int(arcs.option[a])][1],
-                "units": _clean(values[a]),
+                "lift_hub": data.hubs[int(arcs.lift_hub[a])] if arcs.lift_hub[a] >= 0 else None,
+                "units": _clean(float(x[a])),
                 "response_hours": round(float(arcs.hours[a]), 4),
                 "deadline_hours": d.deadline,
             }
         )
-    unmet = []
     probs = inst.probabilities
-    penalty = 0.0
-    if hasattr(model, "unmet"):
-        for i, d in enumerate(demands):
-            u = _val(model.unmet[i])
-            if u > VALUE_TOLERANCE:
-                unmet.append({"scenario": d.scenario, "mission": d.mission, "asset_type": d.type, "units": _clean(u)})
-                penalty += probs[d.scenario] * inst.penalty(d.type) * u
-    fixed = sum(float(h.fixed_cost) for i, h in enumerate(inst.hubs) if data.hubs[i] in set(open_hubs))
-    holding = sum(inst.holding_cost(inst.hubs[h], data.types[k]) * _val(model.stationed[h, k]) for h, k in data.stocked)
-    s_pos = {s: i for i, s in enumerate(data.scenarios)}
-    scen_pos = np.array([s_pos[d.scenario] for d in demands], dtype=np.int64)
+    rate = float(inst.options.crises_per_year)
     p = np.array([probs[s] for s in data.scenarios])
-    dispatch_cost = float(np.sum(values * arcs.cost * p[scen_pos[arcs.demand]])) if len(arcs) else 0.0
+    unmet, penalty = [], 0.0
+    if "unmet" in lm.vars:
+        u = lm.vars["unmet"].values(values)
+        for i in np.flatnonzero(u > VALUE_TOLERANCE).tolist():
+            d = demands[i]
+            unmet.append({"scenario": d.scenario, "mission": d.mission, "asset_type": d.type, "units": _clean(float(u[i]))})
+            penalty += rate * probs[d.scenario] * inst.penalty(d.type) * float(u[i])
+    fixed = float(sum(h.fixed_cost for h, o in zip(inst.hubs, is_open) if o))
+    holding = float(sum(inst.holding_cost(inst.hubs[h], data.types[k]) * z[i] for i, (h, k) in enumerate(data.stocked)))
+    dispatch_cost = rate * float(np.sum(x * arcs.cost * p[data.arc_scenario])) if len(arcs) else 0.0
     costs = {"fixed": fixed, "holding": holding, "dispatch": dispatch_cost, "penalty": penalty}
-    if inst.options.objective == "worst_case":
-        costs["worst_scenario"] = _val(model.worst_scenario_cost)
+    if "worst_scenario_cost" in lm.vars:
+        costs["worst_scenario"] = float(lm.vars["worst_scenario_cost"].values(values)[0])
     costs = {k: (0.0 if math.isclose(v, 0.0, abs_tol=1e-9) else v) for k, v in costs.items()}
     return Solution(**base, open_hubs=open_hubs, stationing=stationing, dispatch=dispatch, unmet=unmet, costs=costs)
 

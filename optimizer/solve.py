@@ -1,9 +1,7 @@
-"""Solving a Pyomo model with HiGHS in-process.
+"""Solving with HiGHS in-process (highspy), no files.
 
 Pyomo's in-memory solver interfaces convert constraints one at a time in Python; here the
-model is compiled once to a sparse matrix (Pyomo's `LinearStandardFormCompiler`, the route
-Pyomo's own direct interfaces take) and handed to highspy in bulk. The Pyomo model remains
-the model of record: values are loaded back into its variables.
+model's sparse matrix goes to highspy in one `passModel` call.
 
 Generic options (time limit, gap, threads, seed, log file) are translated to HiGHS names;
 status is mapped to horizon's vocabulary and a time-limited run keeps its incumbent, bound
@@ -19,14 +17,13 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from models.linear import LinearModel
 from optimizer.errors import InputError, SolverError
 
 STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
@@ -57,40 +54,6 @@ class SolveResult:
     transfer_seconds: float
     has_solution: bool
     message: str = ""
-
-
-@dataclass(frozen=True)
-class CompiledModel:
-    """The model as a sparse matrix (mixed-sense rows) with its Pyomo columns."""
-
-    columns: list
-    cost: np.ndarray
-    offset: float
-    matrix: object  # scipy csc
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    integer: np.ndarray
-
-
-def compile_model(model: pyo.ConcreteModel) -> CompiledModel:
-    """Compile a linear Pyomo model into arrays HiGHS accepts in one call."""
-    info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
-    columns = info.columns
-    n = len(columns)
-    cost = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(n)
-    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
-    senses = np.fromiter((s for _, s in info.rows), dtype=np.int64, count=len(info.rows))
-    rhs = np.asarray(info.rhs, dtype=float)
-    inf = highspy.kHighsInf
-    # mixed_form: sense 1 is body <= rhs, -1 is body >= rhs, 0 is equality
-    row_lower = np.where(senses == 1, -inf, rhs)
-    row_upper = np.where(senses == -1, inf, rhs)
-    col_lower = np.array([(-inf if v.lb is None else v.lb) for v in columns], dtype=float)
-    col_upper = np.array([(inf if v.ub is None else v.ub) for v in columns], dtype=float)
-    integer = np.array([v.is_integer() or v.is_binary() for v in columns], dtype=bool)
-    return CompiledModel(columns, cost, offset, info.A.tocsc(), row_lower, row_upper, col_lower, col_upper, integer)
 
 
 @contextlib.contextmanager
@@ -135,44 +98,52 @@ def _highs_version(h: highspy.Highs) -> str:
         return "unknown"
 
 
-def _pass_model(h: highspy.Highs, cm: CompiledModel) -> None:
+def pass_model(h: highspy.Highs, lm: LinearModel) -> None:
+    """Hand the whole model to HiGHS in one call (column-wise sparse matrix)."""
+    a = lm.matrix().tocsc()
+    col_lower, col_upper, integer = lm.col_bounds()
+    row_lower, row_upper = lm.row_bounds()
+    inf = highspy.kHighsInf
     lp = highspy.HighsLp()
-    lp.num_col_ = len(cm.columns)
-    lp.num_row_ = len(cm.row_lower)
-    lp.col_cost_ = cm.cost
-    lp.offset_ = cm.offset
-    lp.col_lower_ = cm.col_lower
-    lp.col_upper_ = cm.col_upper
-    lp.row_lower_ = cm.row_lower
-    lp.row_upper_ = cm.row_upper
-    a = cm.matrix
+    lp.num_col_ = lm.n_cols
+    lp.num_row_ = lm.n_rows
+    lp.col_cost_ = lm.cost()
+    lp.col_lower_ = np.where(np.isneginf(col_lower), -inf, col_lower)
+    lp.col_upper_ = np.where(np.isposinf(col_upper), inf, col_upper)
+    lp.row_lower_ = np.where(np.isneginf(row_lower), -inf, row_lower)
+    lp.row_upper_ = np.where(np.isposinf(row_upper), inf, row_upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(float)
-    lp.a_matrix_.num_col_ = lp.num_col_
-    lp.a_matrix_.num_row_ = lp.num_row_
-    if cm.integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in cm.integer]
-    status = h.passModel(lp)
-    if status == highspy.HighsStatus.kError:
+    lp.a_matrix_.num_col_ = lm.n_cols
+    lp.a_matrix_.num_row_ = lm.n_rows
+    if integer.any():
+        kinds = np.where(integer, int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous))
+        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
+    if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")
 
 
-def _names(h: highspy.Highs, cm: CompiledModel) -> None:
-    """Give columns their Pyomo names (for --write-model files a person reads)."""
-    for i, v in enumerate(cm.columns):
-        h.passColName(i, v.name.replace(" ", "_"))
+def write_model(h: highspy.Highs, lm: LinearModel, path: str | Path) -> None:
+    """Write the model HiGHS holds (.mps or .lp), with structured column and row names."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".mps", ".lp"):
+        raise InputError(f"--write-model: unsupported extension '{suffix}' (use .mps or .lp)")
+    for i, name in enumerate(lm.column_names()):
+        h.passColName(i, name)
+    for i, name in enumerate(lm.row_names()):
+        h.passRowName(i, name)
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp{suffix}")
+    with _stdout_to_stderr():
+        h.writeModel(str(tmp))
+    os.replace(tmp, path)
 
 
-def solve_highs(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:
-    """Solve with highspy; load values into the model when a solution exists."""
-    t0 = time.perf_counter()
-    cm = compile_model(model)
-    h = new_highs()
+def configure(h: highspy.Highs, options: SolveOptions) -> None:
+    """Translate generic options to HiGHS option names."""
     h.setOptionValue("output_flag", bool(options.verbose or options.log_file))
-    if not options.verbose:
-        h.setOptionValue("log_to_console", False)
+    h.setOptionValue("log_to_console", bool(options.verbose))
     if options.log_file:
         h.setOptionValue("log_file", str(options.log_file))
     if options.time_limit is not None:
@@ -182,15 +153,10 @@ def solve_highs(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:
         h.setOptionValue("threads", int(options.threads))
     if options.seed is not None:
         h.setOptionValue("random_seed", int(options.seed))
-    _pass_model(h, cm)
-    if options.write_model:
-        suffix = Path(options.write_model).suffix.lower()
-        if suffix not in (".mps", ".lp"):
-            raise InputError(f"--write-model: unsupported extension '{suffix}' (use .mps or .lp)")
-        _names(h, cm)
-        h.writeModel(str(options.write_model))
-    transfer = time.perf_counter() - t0
 
+
+def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | None]:
+    """Run HiGHS on the model it holds; map its status; return the column values if any."""
     t1 = time.perf_counter()
     with _stdout_to_stderr():
         run_status = h.run()
@@ -198,20 +164,21 @@ def solve_highs(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:
     ms = h.getModelStatus()
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    mip = bool(cm.integer.any())
     objective = float(info.objective_function_value) if has_solution else None
-    if mip:
-        bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
-    else:
-        bound = objective if ms == highspy.HighsModelStatus.kOptimal else None
+    bound = None
+    if mip and math.isfinite(info.mip_dual_bound):
+        bound = float(info.mip_dual_bound)
     M = highspy.HighsModelStatus
     if ms == M.kOptimal:
         status = "optimal"
-        bound = objective if not mip or bound is None else bound
+        if bound is None:
+            bound = objective
     elif ms == M.kInfeasible:
         status = "infeasible"
-    elif ms in (M.kUnbounded, M.kUnboundedOrInfeasible):
-        status = "unbounded" if ms == M.kUnbounded else "infeasible"
+    elif ms == M.kUnbounded:
+        status = "unbounded"
+    elif ms == M.kUnboundedOrInfeasible:
+        status = "infeasible"
     elif has_solution:
         status = "feasible"
     elif run_status == highspy.HighsStatus.kError:
@@ -220,14 +187,9 @@ def solve_highs(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:
         status = "no_solution"
     gap = None
     if objective is not None and bound is not None:
-        gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
-    if has_solution:
-        values = h.getSolution().col_value
-        for v, val in zip(cm.columns, values):
-            if v.is_integer() or v.is_binary():
-                val = round(val)
-            v.set_value(val, skip_validation=True)
-    return SolveResult(
+        gap = 0.0 if objective == bound else abs(objective - bound) / max(abs(objective), 1e-10)
+    values = np.asarray(h.getSolution().col_value, dtype=float) if has_solution else None
+    result = SolveResult(
         status=status,
         objective=objective,
         bound=bound,
@@ -235,7 +197,21 @@ def solve_highs(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:
         solver="highs",
         solver_version=_highs_version(h),
         seconds=seconds,
-        transfer_seconds=transfer,
+        transfer_seconds=0.0,
         has_solution=has_solution,
         message=h.modelStatusToString(ms),
     )
+    return result, values
+
+
+def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
+    """Solve with highspy in-process: the matrix in bulk, options translated, status mapped."""
+    t0 = time.perf_counter()
+    h = new_highs()
+    configure(h, options)
+    pass_model(h, lm)
+    if options.write_model:
+        write_model(h, lm, options.write_model)
+    transfer = time.perf_counter() - t0
+    result, values = run_highs(h, mip=bool(lm.col_bounds()[2].any()))
+    return replace(result, transfer_seconds=transfer), values
