@@ -18,6 +18,7 @@ from rich.table import Table
 
 from optimizer.errors import HorizonError, InfeasibleError, SolverError
 from optimizer.loader import instance_json_schema
+from optimizer.solution import Solution
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
 
@@ -66,6 +67,13 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
 @click.option("--seed", type=int, help="Solver random seed.")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the solver log to this file.")
 @click.option("--write-model", type=click.Path(dir_okay=False), help="Write the model the solver gets (.mps or .lp).")
+@click.option(
+    "--classic",
+    type=click.Choice(["cflp", "uflp", "p-median", "lscp", "mclp", "p-center", "backup"]),
+    help="Solve a classic location model on the instance instead of the reserve model.",
+)
+@click.option("--p", "p", type=click.IntRange(min=1), help="Number of hubs for --classic p-median/mclp/p-center/backup.")
+@click.option("--radius", type=click.FloatRange(min=0), help="Coverage radius (hours) for --classic lscp/mclp/backup.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log (on stderr).")
 @click.pass_context
 def solve(
@@ -79,10 +87,14 @@ def solve(
     seed: int | None,
     log_file: str | None,
     write_model: str | None,
+    classic: str | None,
+    p: int | None,
+    radius: float | None,
     verbose: bool,
 ) -> None:
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
-    from optimizer.pipeline import prepare, solve_prepared
+    from optimizer.pipeline import solve as run_solve
+    from optimizer.schema import Classic
     from optimizer.solution import write_solution_dir
     from optimizer.solve import SolveOptions
 
@@ -98,9 +110,14 @@ def solve(
         write_model=write_model,
     )
 
+    if (p is not None or radius is not None) and classic is None:
+        raise click.BadParameter("--p and --radius go with --classic", param_hint="--p/--radius")
+    if classic in ("p-median", "mclp", "p-center") and p is None:
+        raise click.BadParameter(f"--classic {classic} needs --p", param_hint="--p")
+    chosen = Classic(model=classic.replace("-", "_"), p=p, radius=radius) if classic else None  # type: ignore[arg-type]
+
     def work():  # noqa: ANN202
-        prep = prepare(instance)
-        solution, _ = solve_prepared(prep, options)
+        solution = run_solve(instance, options, classic=chosen)
         if solution.status == "infeasible":
             raise InfeasibleError(
                 [
@@ -118,13 +135,13 @@ def solve(
             write_solution_dir(solution, out)
             w = time.perf_counter() - t0
             solution = solution.with_timings(replace(solution.timings, write=w, total=solution.timings.total + w))
-        return prep, solution
+        return solution
 
-    prep, solution = _run(ctx, work, as_json=as_json)
+    solution = _run(ctx, work, as_json=as_json)
     if as_json:
         click.echo(solution.to_json())
     else:
-        _print_summary(prep.instance, solution, out)
+        _print_summary(solution, out)
 
 
 @main.command()
@@ -153,11 +170,16 @@ def _money(x: float | None) -> str:
     return "—" if x is None else f"{x:,.2f}"
 
 
-def _print_summary(instance, solution, out: Path | None) -> None:  # noqa: ANN001
+def _print_summary(solution: Solution, out: Path | None) -> None:
     console = Console(highlight=False)
     gap = "—" if solution.gap is None else f"{100 * solution.gap:.4g}%"
+    if solution.classic:
+        shown = ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in solution.classic.items() if v is not None
+        )
+        console.print(f"classic model: {shown}")
     console.print(
-        f"[bold]{instance.name}[/]: [green]{solution.status}[/]  objective {_money(solution.objective)}"
+        f"[bold]{solution.instance}[/]: [green]{solution.status}[/]  objective {_money(solution.objective)}"
         f"  bound {_money(solution.bound)}  gap {gap}  ({solution.solver} {solution.solver_version})"
     )
     t = solution.timings

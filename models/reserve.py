@@ -44,6 +44,7 @@ class ModelData:
     arc_sorties: np.ndarray  # lift sorties per unit (0 when the option needs no lift)
     arc_lift: np.ndarray  # lift type index, -1 when none
     arc_integer: np.ndarray
+    arc_upper: np.ndarray  # most units an arc can carry: its demand (times options.max_share_per_arc)
     demand_units: np.ndarray
     stock_bound: np.ndarray  # per type: most units that could ever be worth stationing
     stocked: tuple[tuple[int, int], ...]  # (hub, type) pairs with a stationed variable
@@ -127,10 +128,19 @@ def prepare(instance: Instance, network: Network, arcs: Arcs) -> ModelData:
         arc_sorties=opt_sorties[arcs.option] if len(arcs) else np.zeros(0),
         arc_lift=opt_lift[arcs.option] if len(arcs) else np.zeros(0, dtype=np.int64),
         arc_integer=~divisible[arc_type] if len(arcs) else np.zeros(0, dtype=bool),
+        arc_upper=_arc_upper(d_units[arcs.demand], ~divisible[arc_type], instance.options.max_share_per_arc),
         demand_units=d_units,
         stock_bound=peak,
         stocked=stocked,
     )
+
+
+def _arc_upper(units: np.ndarray, integer: np.ndarray, share: float | None) -> np.ndarray:
+    """Units an arc may carry: the demand, or its share for one hub (whole units if integer)."""
+    if share is None:
+        return units.astype(float)
+    cap = units * share
+    return np.where(integer, np.floor(cap + 1e-9), cap)
 
 
 def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +162,7 @@ def define_variables(lm: LinearModel, data: ModelData) -> None:
     :math:`y_h` for every hub that is not excluded (existing hubs: :math:`y_h = 1` as a bound);
     :math:`z_{hk}` only for (hub, type) pairs some eligible arc or lift use needs, with
     :math:`0 \le z_{hk} \le \bar z_k` (peak scenario need, capped by the fleet);
-    :math:`0 \le x_a \le D_{d(a)}` only for eligible arcs; :math:`u_d` only when soft;
+    :math:`0 \le x_a \le \bar x_a` only for eligible arcs; :math:`u_d` only when soft;
     :math:`\eta` only for the worst-case objective.
     """
     inst = data.instance
@@ -167,12 +177,7 @@ def define_variables(lm: LinearModel, data: ModelData) -> None:
         integer=~divisible[kk] if len(kk) else False,
         keys=[(data.hubs[h], data.types[k]) for h, k in data.stocked],
     )
-    lm.add_vars(
-        "dispatch",
-        len(data.arcs),
-        upper=data.demand_units[data.arcs.demand] if len(data.arcs) else 0.0,
-        integer=data.arc_integer,
-    )
+    lm.add_vars("dispatch", len(data.arcs), upper=data.arc_upper, integer=data.arc_integer)
     if inst.options.deadlines == "soft":
         lm.add_vars("unmet", len(inst.demands), upper=data.demand_units)
     if inst.options.objective == "worst_case":
@@ -273,9 +278,10 @@ def define_hub_capacity(lm: LinearModel, data: ModelData) -> None:
 def define_strong_linking(lm: LinearModel, data: ModelData) -> None:
     r"""Strong linking: no dispatch from a closed hub, arc by arc (tightens the relaxation).
 
-    .. math:: x_a \le D_{d(a)}\, y_{h(a)} \quad \forall a \in E
+    .. math:: x_a \le \bar x_a\, y_{h(a)} \quad \forall a \in E
 
-    Skipped when ``options.strong_linking`` is false; the weak form is implied by
+    with :math:`\bar x_a = D_{d(a)}` (times ``max_share_per_arc`` when set). Skipped when
+    ``options.strong_linking`` is false; the weak form is implied by
     ``stock`` and ``stock_link``.
     """
     if not data.instance.options.strong_linking:
@@ -287,7 +293,7 @@ def define_strong_linking(lm: LinearModel, data: ModelData) -> None:
         n,
         np.concatenate([idx, idx]),
         np.concatenate([lm.vars["dispatch"].col(idx), lm.vars["open_hub"].col(data.arcs.hub)]),
-        np.concatenate([_ones(n), -data.demand_units[data.arcs.demand]]),
+        np.concatenate([_ones(n), -data.arc_upper]),
         upper=0.0,
     )
 

@@ -370,12 +370,15 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
     def cat(name: str, dtype: type) -> np.ndarray:
         return np.concatenate(parts[name]).astype(dtype) if parts[name] else np.zeros(0, dtype=dtype)
 
+    hours = cat("hours", float)
+    basis = instance.options.dispatch_cost
+    cost = cat("cost", float) if basis == "network" else hours.copy() if basis == "hours" else np.zeros(len(hours))
     return Arcs(
         demand=cat("demand", np.int64),
         hub=cat("hub", np.int64),
         option=cat("option", np.int64),
         lift_hub=cat("lift_hub", np.int64),
-        hours=cat("hours", float),
-        cost=cat("cost", float),
+        hours=hours,
+        cost=cost,
         option_keys=tuple(keys),
     )

@@ -152,6 +152,16 @@ class Route(Record):
     cost: NonNeg = 0.0
 
 
+class Classic(Record):
+    """Solve a classic location model on this instance (see README, 'Classic models')."""
+
+    model: Literal["cflp", "uflp", "p_median", "lscp", "mclp", "p_center", "backup"]
+    p: Annotated[int, Field(ge=1)] | None = Field(None, description="Number of hubs (p-median, MCLP, p-center, backup).")
+    radius: NonNeg | None = Field(
+        None, description="Coverage radius in hours (LSCP, MCLP, backup); default: the demands' deadlines."
+    )
+
+
 class Options(Record):
     """Model options."""
 
@@ -167,6 +177,17 @@ class Options(Record):
     min_hubs: Annotated[int, Field(ge=0)] | None = None
     max_hubs: Annotated[int, Field(ge=0)] | None = None
     strong_linking: bool = Field(True, description="Add dispatch <= demand x open per dispatch (tighter relaxation).")
+    dispatch_cost: Literal["network", "hours", "none"] = Field(
+        "network",
+        description="Cost per dispatched unit: the path cost over the network, the response hours "
+        "(demand-weighted time, as in p-median), or none (pure coverage models).",
+    )
+    max_share_per_arc: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None,
+        description="Most of a demand one hub may send (0.5: every demand is served by at least two hubs, "
+        "as in backup coverage). Indivisible types round the cap down to whole units.",
+    )
+    classic: Classic | None = None
     great_circle: list[GreatCircle] = Field(default_factory=list)
 
 

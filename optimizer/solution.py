@@ -54,6 +54,7 @@ class Solution:
     unmet: list[dict[str, Any]] = field(default_factory=list)
     costs: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    classic: dict[str, Any] | None = None  # the classic model solved, when not the reserve model
 
     @property
     def ok(self) -> bool:
