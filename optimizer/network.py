@@ -25,6 +25,7 @@ flights for lent lift.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -50,26 +51,27 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 def build_graph(instance: Instance) -> nx.MultiDiGraph:
     """Nodes with their attributes; an edge per link direction, plus great-circle air links."""
     g = nx.MultiDiGraph(name=instance.name)
-    for n in instance.spec.nodes:
-        g.add_node(n.id, **n.model_dump(exclude={"id"}))
+    g.add_nodes_from((n.id, n.model_dump(exclude={"id"})) for n in instance.spec.nodes)
 
-    def add(link: Link) -> None:
+    def directed(link: Link) -> Iterator[tuple[str, str, dict]]:
         attrs = {"mode": link.mode, "distance_km": link.distance_km, "hours": link.hours, "cost": link.cost}
-        g.add_edge(link.source, link.target, **attrs)
+        yield link.source, link.target, attrs
         if link.bidirectional:
-            g.add_edge(link.target, link.source, **attrs)
+            yield link.target, link.source, attrs
 
-    for link in instance.spec.links:
-        add(link)
+    g.add_edges_from(e for link in instance.spec.links for e in directed(link))
     for gc in instance.options.great_circle:
-        ids = [n.id for n in instance.spec.nodes] if gc.nodes == "all" else list(gc.nodes)
-        for i, a in enumerate(ids):
-            na = instance.nodes[a]
-            for b in ids[i + 1 :]:
-                nb = instance.nodes[b]
-                km = great_circle_km(na.lat, na.lon, nb.lat, nb.lon) * gc.detour_factor  # type: ignore[arg-type]
-                if gc.max_km is None or km <= gc.max_km:
-                    add(Link.model_validate({"from": a, "to": b, "mode": gc.mode, "distance_km": km}))
+        ids = [n.id for n in instance.spec.nodes] if gc.nodes == "all" else list(dict.fromkeys(gc.nodes))
+        lat = np.radians([instance.nodes[i].lat for i in ids])
+        lon = np.radians([instance.nodes[i].lon for i in ids])
+        a, b = np.triu_indices(len(ids), k=1)
+        h = np.sin((lat[b] - lat[a]) / 2) ** 2 + np.cos(lat[a]) * np.cos(lat[b]) * np.sin((lon[b] - lon[a]) / 2) ** 2
+        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))) * gc.detour_factor
+        keep = np.flatnonzero(km <= (gc.max_km if gc.max_km is not None else np.inf))
+        for i, j, d in zip(a[keep].tolist(), b[keep].tolist(), km[keep].tolist()):
+            attrs = {"mode": gc.mode, "distance_km": d, "hours": None, "cost": None}
+            g.add_edge(ids[i], ids[j], **attrs)
+            g.add_edge(ids[j], ids[i], **attrs)
     return g
 
 
@@ -131,40 +133,73 @@ class Network:
         return best
 
 
-def _edge_arrays(
-    instance: Instance, graph: nx.MultiDiGraph, index: dict[str, int], prof: Profile
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(u, v, hours, cost, lift_hours) of usable edges, the fastest of parallel edges kept."""
-    us, vs, hs, cs, ls = [], [], [], [], []
-    modes = instance.modes
-    for u, v, d in graph.edges(data=True):
-        mode = modes[d["mode"]]
-        if mode.id not in prof.modes:
-            continue
-        lifted = mode.needs_lift
-        km = d["distance_km"]
-        if lifted and prof.lift_range is not None and km is not None and km > prof.lift_range:
-            continue
-        if d["hours"] is not None:
-            travel = d["hours"]
-        else:
-            speed = (prof.lift_speed if lifted and prof.lift_speed else None) or mode.speed_kmh
-            if speed is None or km is None:
-                continue
-            travel = km / speed
-        if d["cost"] is not None:
-            cost = d["cost"]
-        elif lifted and prof.lift_cost_per_hour is not None:
-            cost = prof.lift_cost_per_hour * travel
-        else:
-            cost = mode.cost_per_km * (km or 0.0) + mode.cost_per_hour * travel
-        us.append(index[u])
-        vs.append(index[v])
-        hs.append(travel + mode.handling_hours)
-        cs.append(cost)
-        ls.append(travel if lifted else 0.0)
-    u, v, h, c, lift = (np.asarray(a, dtype=float) for a in (us, vs, hs, cs, ls))
-    u, v = u.astype(np.int64), v.astype(np.int64)
+@dataclass(frozen=True)
+class EdgeTable:
+    """The graph's edges as arrays (extracted once; each profile masks and prices them)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    mode: np.ndarray  # index into `modes`
+    km: np.ndarray  # nan when not given
+    hours: np.ndarray  # nan when not given
+    cost: np.ndarray  # nan when not given
+    modes: tuple[str, ...]
+
+    @classmethod
+    def from_graph(cls, instance: Instance, graph: nx.MultiDiGraph, index: dict[str, int]) -> EdgeTable:
+        modes = tuple(instance.modes)
+        mode_pos = {m: i for i, m in enumerate(modes)}
+        rows = [
+            (index[u], index[v], mode_pos[d["mode"]], d["distance_km"], d["hours"], d["cost"])
+            for u, v, d in graph.edges(data=True)
+        ]
+        if not rows:
+            empty = np.zeros(0)
+            return cls(empty.astype(np.int64), empty.astype(np.int64), empty.astype(np.int64), empty, empty, empty, modes)
+        u, v, m, km, hours, cost = zip(*rows)
+
+        def arr(xs: tuple) -> np.ndarray:
+            return np.array([np.nan if x is None else x for x in xs], dtype=float)
+
+        return cls(
+            np.array(u, dtype=np.int64),
+            np.array(v, dtype=np.int64),
+            np.array(m, dtype=np.int64),
+            arr(km),
+            arr(hours),
+            arr(cost),
+            modes,
+        )
+
+
+def _edge_arrays(instance: Instance, edges: EdgeTable, prof: Profile) -> tuple[np.ndarray, ...]:
+    """(u, v, hours, cost, lift_hours) of usable edges under a profile, fastest of parallel edges."""
+    modes = [instance.modes[m] for m in edges.modes]
+    allowed = np.array([m.id in prof.modes for m in modes], dtype=bool)
+    lifted_mode = np.array([m.needs_lift for m in modes], dtype=bool)
+    speed = np.array([m.speed_kmh or np.nan for m in modes], dtype=float)
+    handling = np.array([m.handling_hours for m in modes], dtype=float)
+    per_km = np.array([m.cost_per_km for m in modes], dtype=float)
+    per_hour = np.array([m.cost_per_hour for m in modes], dtype=float)
+    if len(modes) == 0:
+        allowed = lifted_mode = np.zeros(0, dtype=bool)
+    mi = edges.mode
+    lifted = lifted_mode[mi] if len(mi) else np.zeros(0, dtype=bool)
+    use = allowed[mi] if len(mi) else np.zeros(0, dtype=bool)
+    if prof.lift_range is not None:
+        use &= ~(lifted & ~np.isnan(edges.km) & (edges.km > prof.lift_range))
+    edge_speed = speed[mi] if len(mi) else np.zeros(0)
+    if prof.lift_speed:
+        edge_speed = np.where(lifted, prof.lift_speed, edge_speed)
+    travel = np.where(np.isnan(edges.hours), edges.km / edge_speed, edges.hours)
+    use &= np.isfinite(travel)
+    mode_cost = per_km[mi] * np.nan_to_num(edges.km) + per_hour[mi] * travel if len(mi) else np.zeros(0)
+    if prof.lift_cost_per_hour is not None:
+        mode_cost = np.where(lifted, prof.lift_cost_per_hour * travel, mode_cost)
+    cost = np.where(np.isnan(edges.cost), mode_cost, edges.cost)
+    u, v = edges.u[use], edges.v[use]
+    h = (travel + (handling[mi] if len(mi) else 0.0))[use]
+    c, lift = cost[use], np.where(lifted, travel, 0.0)[use]
     if len(u):
         order = np.lexsort((c, h, v, u))  # per (u, v): fastest, then cheapest first
         u, v, h, c, lift = u[order], v[order], h[order], c[order], lift[order]
@@ -174,11 +209,8 @@ def _edge_arrays(
     return u, v, h, c, lift
 
 
-def _shortest_paths(
-    instance: Instance, graph: nx.MultiDiGraph, index: dict[str, int], sources: np.ndarray, prof: Profile
-) -> PathTable:
-    n = len(index)
-    u, v, h, c, lift = _edge_arrays(instance, graph, index, prof)
+def _shortest_paths(instance: Instance, edges: EdgeTable, n: int, sources: np.ndarray, prof: Profile) -> PathTable:
+    u, v, h, c, lift = _edge_arrays(instance, edges, prof)
     matrix = csr_array((h, (u, v)), shape=(n, n))
     hours, pred = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
     # Accumulate cost and lift hours along each predecessor tree: a fixed-point pass per
@@ -230,6 +262,7 @@ def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> N
     hub_idx = np.array([index[h] for h in hubs], dtype=np.int64)
     mis_idx = np.array([index[m] for m in missions], dtype=np.int64)
     cache: dict[Profile, PathTable] = {}
+    edges = EdgeTable.from_graph(instance, graph, index)
     hub_pos = {h: i for i, h in enumerate(hubs)}
     mis_pos = {m: j for j, m in enumerate(missions)}
 
@@ -240,7 +273,7 @@ def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> N
             if not prof.modes:
                 continue
             if prof not in cache:
-                cache[prof] = _shortest_paths(instance, graph, index, hub_idx, prof)
+                cache[prof] = _shortest_paths(instance, edges, len(index), hub_idx, prof)
             table = cache[prof]
             start = t.readiness_hours
             if lift_id is not None:
@@ -273,7 +306,7 @@ def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> N
         for lift_id in instance.lift_types():
             (_, _, _, prof), *_ = _profiles(instance, instance.types[lift_id])
             if prof not in cache:
-                cache[prof] = _shortest_paths(instance, graph, index, hub_idx, prof)
+                cache[prof] = _shortest_paths(instance, edges, len(index), hub_idx, prof)
             table = cache[prof]
             positioning[lift_id] = (table.hours[:, hub_idx], table.cost[:, hub_idx])
     return Network(
