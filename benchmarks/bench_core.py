@@ -33,10 +33,11 @@ from pathlib import Path
 import highspy
 
 import optimizer.solve as solve_mod
-from optimizer.generate import generate_spec, write_instance
+from optimizer.generate import generate_spec
 from optimizer.loader import default_instance_path
 from optimizer.pipeline import prepare, solve_prepared
 from optimizer.solve import SolveOptions
+from optimizer.writer import write_instance
 
 OBJECTIVE_RTOL = 1e-6
 COLUMNS = ("load", "network", "build", "transfer", "highs", "readback", "total", "raw_read", "raw_run", "raw")

@@ -1,7 +1,7 @@
 """Synthetic instances of any size, plausible in geography and cost, feasible by construction.
 
 `generate_spec(missions, hubs, types, scenarios, seed)` returns an `InstanceSpec`;
-`write_instance(spec, path)` writes it as YAML, moving big tables to CSV files beside it.
+`optimizer.writer.write_instance(spec, path)` writes it as YAML, moving big tables to CSV files beside it.
 Everything is drawn from one `numpy.random.Generator` seeded with `seed`, in a fixed
 order, so the same arguments always give the same instance.
 
@@ -56,21 +56,15 @@ hard deadlines is feasible.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import os
-import tempfile
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from optimizer.instance import Instance
 from optimizer.network import build_network, great_circle_km
-from optimizer.schema import CSV_TABLES, InstanceSpec
+from optimizer.schema import InstanceSpec
 
 #: Theatre boxes (lat_min, lat_max, lon_min, lon_max) that cluster centres are drawn in.
 REGIONS: tuple[tuple[str, tuple[float, float, float, float]], ...] = (
@@ -492,96 +486,3 @@ def generate_spec(
     data["hubs"] = hub_recs
     data["scenarios"] = scen_recs
     return InstanceSpec.model_validate(data)
-
-
-# --- writing ---------------------------------------------------------------------------
-def _rows(spec: InstanceSpec, table: str) -> list[dict[str, Any]]:
-    return [r.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True) for r in getattr(spec, table)]
-
-
-def _csv_cell(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v) if isinstance(v, float) else str(v)
-
-
-def _csv_ok(rows: list[dict[str, Any]]) -> bool:
-    return all(not isinstance(v, list | dict) for r in rows for v in r.values())
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    """Write `text` to a temp file beside `path`; return the temp path (rename later)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; an instance file is meant to be shared
-    return Path(tmp)
-
-
-def _csv_text(rows: list[dict[str, Any]], table: str) -> str:
-    model = CSV_TABLES[table]
-    order = [f.alias or name for name, f in model.model_fields.items()]
-    if "scenario" in order:  # flat demands: the scenario column first
-        order = ["scenario"] + [c for c in order if c != "scenario"]
-    present = {k for r in rows for k in r}
-    header = [c for c in order if c in present]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow([_csv_cell(r[c]) if c in r else "" for c in header])
-    return buf.getvalue()
-
-
-def write_instance(spec: InstanceSpec, path: str | Path, csv_threshold: int | None = 500) -> list[Path]:
-    """Write `spec` as a YAML instance file; tables of `csv_threshold` rows or more go to CSV.
-
-    CSV candidates are the big tables nodes, links and demands (scenario demands are moved
-    to the flat ``demands`` table), and hubs, scenarios and routes when they are big too and
-    hold only scalar columns (a hub's holding_cost mapping needs YAML). A CSV
-    is named ``<yaml stem>.<table>.csv`` beside the YAML and referenced by relative path.
-    ``csv_threshold=None`` writes everything into the YAML. Every file is written to a
-    temp file first and renamed into place, the YAML last. Returns the paths written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data: dict[str, Any] = spec.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
-    data["name"] = spec.name
-    data["options"] = spec.options.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data["nodes"], data["hubs"], data["scenarios"] = _rows(spec, "nodes"), _rows(spec, "hubs"), _rows(spec, "scenarios")
-    data["asset_types"] = _rows(spec, "asset_types")
-    for key in ("links", "demands", "routes"):
-        if getattr(spec, key):
-            data[key] = _rows(spec, key)
-
-    def big(rows: list[dict[str, Any]]) -> bool:
-        return csv_threshold is not None and len(rows) >= csv_threshold
-
-    csv_tables: dict[str, list[dict[str, Any]]] = {}
-    flat = [{"scenario": s["id"], **d} for s in data["scenarios"] for d in s.get("demands", [])] + data.get("demands", [])
-    if big(flat):
-        for s in data["scenarios"]:
-            s.pop("demands", None)
-        csv_tables["demands"] = flat
-        data.pop("demands", None)
-    for table in ("nodes", "links", "hubs", "scenarios", "routes"):
-        rows = data.get(table, [])
-        if big(rows) and _csv_ok(rows):
-            csv_tables[table] = rows
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for table, rows in csv_tables.items():
-            target = path.with_name(f"{path.stem}.{table}.csv")
-            temps.append((_write_atomic(target, _csv_text(rows, table)), target))
-            data[table] = target.name
-        ordered = {k: data[k] for k in InstanceSpec.model_fields if k in data}
-        header = f"# {spec.name}: written by optimizer.generate.write_instance\n"
-        text = header + yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=130, allow_unicode=True)
-        temps.append((_write_atomic(path, text), path))
-        for tmp, target in temps:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in temps:
-            if tmp.exists():
-                tmp.unlink()
-    return [target for _, target in temps]

@@ -6,10 +6,11 @@ import math
 
 import pytest
 
-from optimizer.generate import generate_spec, write_instance
+from optimizer.generate import generate_spec
 from optimizer.instance import Instance
 from optimizer.loader import load_instance
 from optimizer.pipeline import solve
+from optimizer.writer import write_instance
 
 SMALL = dict(missions=8, hubs=4, types=3, scenarios=6)
 
