@@ -74,8 +74,22 @@ class ModelData:
         )
 
 
-def prepare(instance: Instance, network: Network, arcs: Arcs) -> ModelData:
-    """Derive the model's index arrays from the instance and the eligible arcs."""
+@dataclass(frozen=True)
+class FirstStage:
+    """The stationed variables' index and bounds, shared by scenario sub-models."""
+
+    stocked: tuple[tuple[int, int], ...]
+    stock_bound: np.ndarray
+
+
+def prepare(instance: Instance, network: Network, arcs: Arcs, first_stage: FirstStage | None = None) -> ModelData:
+    """Derive the model's index arrays from the instance and the eligible arcs.
+
+    `first_stage` fixes the (hub, type) pairs that get a stationed variable and their upper
+    bounds (by default: the pairs some arc or lift use needs, bounded by the peak need);
+    scenario sub-models for decomposition pass those of the full instance so that every
+    sub-model has the same first-stage variables with the same bounds.
+    """
     hubs = tuple(h.node for h in instance.hubs)
     types = tuple(t.id for t in instance.spec.asset_types)
     scenarios = tuple(s.id for s in instance.spec.scenarios)
@@ -116,6 +130,8 @@ def prepare(instance: Instance, network: Network, arcs: Arcs) -> ModelData:
     lift_arcs = opt_lift[arcs.option] >= 0 if len(arcs) else np.zeros(0, dtype=bool)
     lift_use = set(zip(arcs.lift_hub[lift_arcs].tolist(), opt_lift[arcs.option][lift_arcs].tolist()))
     stocked = tuple(sorted(used | lift_use))
+    if first_stage is not None:
+        stocked, peak = first_stage.stocked, first_stage.stock_bound
     return ModelData(
         instance=instance,
         network=network,
@@ -423,9 +439,11 @@ FAMILIES = (
 )
 
 
-def build_model(instance: Instance, network: Network, arcs: Arcs) -> tuple[LinearModel, ModelData]:
+def build_model(
+    instance: Instance, network: Network, arcs: Arcs, first_stage: FirstStage | None = None
+) -> tuple[LinearModel, ModelData]:
     """Build the reserve model (matrix form; `LinearModel.to_pyomo` gives the Pyomo model)."""
-    data = prepare(instance, network, arcs)
+    data = prepare(instance, network, arcs, first_stage)
     lm = LinearModel(name=instance.name)
     for family in FAMILIES:
         family(lm, data)
