@@ -338,6 +338,48 @@ def define_fleet(lm: LinearModel, data: ModelData) -> None:
     )
 
 
+def define_service_level(lm: LinearModel, data: ModelData) -> None:
+    r"""Tiered deadlines: a share :math:`\beta` of demand arrives by the first deadline.
+
+    Arcs exist up to each demand's final deadline :math:`T'_d` (so ``demand`` makes all
+    units arrive by then); on-time arcs :math:`E^1(d)` meet the first deadline :math:`T_d`:
+
+    .. math:: \sum_{a \in E^1(d)} x_a + u_d \ge \beta D_d \quad \text{(scope demand)}
+    .. math:: \sum_{d \in s} \big(\sum_{a \in E^1(d)} x_a + u_d\big) \ge \beta \sum_{d \in s} D_d
+              \quad \text{(scope scenario)}
+
+    :math:`u_d` (soft deadlines only) lets penalised shortfalls stand in for late units.
+    """
+    level = data.instance.options.service_level
+    if level is None:
+        return
+    demands = data.instance.demands
+    tiered = np.array([d.final_deadline is not None for d in demands], dtype=bool)
+    if not tiered.any():
+        return
+    deadline = np.array([np.inf if d.deadline is None else d.deadline for d in demands])
+    arcs = data.arcs
+    on_time = tiered[arcs.demand] & (arcs.hours <= deadline[arcs.demand] + 1e-9)
+    group = (
+        np.arange(len(demands))
+        if level.scope == "demand"
+        else np.array([data.scenarios.index(d.scenario) for d in demands], dtype=np.int64)
+    )
+    keys, row_of = np.unique(group[tiered], return_inverse=True)
+    row_of_demand = np.full(len(demands), -1, dtype=np.int64)
+    row_of_demand[np.flatnonzero(tiered)] = row_of
+    sel = np.flatnonzero(on_time)
+    rows, cols = [row_of_demand[arcs.demand[sel]]], [lm.vars["dispatch"].col(sel)]
+    if "unmet" in lm.vars:
+        t_idx = np.flatnonzero(tiered)
+        rows.append(row_of_demand[t_idx])
+        cols.append(lm.vars["unmet"].col(t_idx))
+    r = np.concatenate(rows)
+    need = np.bincount(row_of, weights=data.demand_units[tiered], minlength=len(keys)) * level.share
+    label = [f"d{k}" for k in keys] if level.scope == "demand" else [data.scenarios[k] for k in keys]
+    lm.add_rows("service_level", len(keys), r, np.concatenate(cols), _ones(len(r)), lower=need, keys=label)
+
+
 def annual_cost(lm: LinearModel, data: ModelData) -> tuple[np.ndarray, np.ndarray]:
     """(columns, coefficients) of the annual fixed + holding cost."""
     inst = data.instance
@@ -433,6 +475,7 @@ FAMILIES = (
     define_hub_capacity,
     define_strong_linking,
     define_fleet,
+    define_service_level,
     define_budget,
     define_hub_count,
     define_objective,

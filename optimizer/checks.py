@@ -28,7 +28,7 @@ def unreachable_demands(instance: Instance, network: Network) -> list[str]:
     for d in instance.demands:
         if (d.type, d.mission) in reported:
             continue
-        hours, _, _ = network.fastest(d.type, d.mission)
+        hours, _, _ = network.fastest(d.type, d.mission, d.scenario)
         if not math.isfinite(hours):
             reported.add((d.type, d.mission))
             modes = ", ".join(instance.types[d.type].modes) or "none"
@@ -48,12 +48,32 @@ def late_demands(instance: Instance, network: Network, arcs: Arcs) -> list[str]:
     out = []
     for i in np.flatnonzero(~covered):
         d = instance.demands[i]
-        hours, hub, option = network.fastest(d.type, d.mission)
+        hours, hub, option = network.fastest(d.type, d.mission, d.scenario)
         if math.isfinite(hours):
             out.append(
                 f"scenario '{d.scenario}': {_fmt(d.units)} × {d.type} at {d.mission} within "
-                f"{_fmt(d.deadline or 0)} h — no hub reaches it in time; fastest is {hub} "
+                f"{_fmt(d.reach or 0)} h — no hub reaches it in time; fastest is {hub} "
                 f"at {hours:.1f} h ({option})"
+            )
+        elif d.scenario in network.scenario_options:
+            out.append(
+                f"scenario '{d.scenario}': {d.mission} cannot be reached by {d.type} at all "
+                "once the scenario's disruption closes links or nodes"
+            )
+    level = instance.options.service_level
+    if level is not None and level.scope == "demand":
+        deadline = np.array([np.inf if d.deadline is None else d.deadline for d in instance.demands])
+        on_time = np.zeros(len(instance.demands), dtype=bool)
+        hit = arcs.hours <= deadline[arcs.demand] + 1e-9
+        on_time[np.unique(arcs.demand[hit])] = True
+        for i in np.flatnonzero(covered & ~on_time):
+            d = instance.demands[i]
+            if d.final_deadline is None:
+                continue
+            hours, hub, option = network.fastest(d.type, d.mission, d.scenario)
+            out.append(
+                f"scenario '{d.scenario}': {100 * level.share:g}% of {_fmt(d.units)} × {d.type} at {d.mission} "
+                f"is due within {_fmt(d.deadline or 0)} h but the fastest hub, {hub}, needs {hours:.1f} h ({option})"
             )
     return out
 

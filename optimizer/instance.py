@@ -25,6 +25,12 @@ class DemandRow:
     type: str
     units: float
     deadline: float | None
+    final_deadline: float | None = None  # service levels: all units by then (share by `deadline`)
+
+    @property
+    def reach(self) -> float | None:
+        """The deadline that decides which hubs may serve at all."""
+        return self.final_deadline if self.final_deadline is not None else self.deadline
 
 
 @dataclass(frozen=True)
@@ -85,11 +91,33 @@ class Instance:
     @cached_property
     def demands(self) -> tuple[DemandRow, ...]:
         """All demands, inline ones first, then the flat table, in file order."""
-        rows = [
-            DemandRow(s.id, d.mission, d.type, float(d.units), d.deadline_hours) for s in self.spec.scenarios for d in s.demands
-        ]
-        rows += [DemandRow(d.scenario, d.mission, d.type, float(d.units), d.deadline_hours) for d in self.spec.demands]
+        pairs = [(s.id, d) for s in self.spec.scenarios for d in s.demands]
+        pairs += [(d.scenario, d) for d in self.spec.demands]
+        level = self.options.service_level
+        rows = []
+        for scenario, d in pairs:
+            final = None
+            if level is not None and d.deadline_hours is not None:
+                if d.final_deadline_hours is not None:
+                    final = d.final_deadline_hours
+                elif level.final_deadline_hours is not None:
+                    final = max(level.final_deadline_hours, d.deadline_hours)
+                elif level.final_deadline_factor is not None:
+                    final = level.final_deadline_factor * d.deadline_hours
+            rows.append(DemandRow(scenario, d.mission, d.type, float(d.units), d.deadline_hours, final))
         return tuple(rows)
+
+    @cached_property
+    def has_mission_reserves(self) -> bool:
+        return any(h.mission_reserve for h in self.hubs)
+
+    @cached_property
+    def in_crisis(self) -> dict[str, frozenset[str]]:
+        """Missions with a demand, per scenario."""
+        out: dict[str, set[str]] = {s.id: set() for s in self.spec.scenarios}
+        for d in self.demands:
+            out[d.scenario].add(d.mission)
+        return {s: frozenset(m) for s, m in out.items()}
 
     def holding_cost(self, hub: Hub, type_id: str) -> float:
         return float(hub.holding_cost.get(type_id, self.types[type_id].holding_cost))

@@ -25,8 +25,8 @@ flights for lent lift.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
@@ -34,7 +34,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
 from optimizer.instance import Instance
-from optimizer.schema import AssetType, Link
+from optimizer.schema import AssetType, Disruption, Link
 
 EARTH_RADIUS_KM = 6371.0088
 TIME_TOLERANCE = 1e-9
@@ -115,6 +115,7 @@ class Network:
     hubs: tuple[str, ...]
     missions: tuple[str, ...]
     options: dict[str, tuple[RouteOption, ...]]
+    scenario_options: dict[str, dict[str, tuple[RouteOption, ...]]] = field(default_factory=dict)  # disrupted
     positioning: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # lift: (hours, cost) hubs × hubs
     profiles_solved: int = 0
     _mission_index: dict[str, int] = field(default_factory=dict, repr=False)
@@ -122,11 +123,15 @@ class Network:
     def mission_index(self, mission: str) -> int:
         return self._mission_index[mission]
 
-    def fastest(self, type_id: str, mission: str) -> tuple[float, str | None, str | None]:
-        """(hours, hub, option) of the fastest response of a type to a mission."""
+    def options_for(self, scenario: str | None) -> dict[str, tuple[RouteOption, ...]]:
+        """Route options in a scenario (its disrupted network, if any)."""
+        return self.scenario_options.get(scenario, self.options) if scenario is not None else self.options
+
+    def fastest(self, type_id: str, mission: str, scenario: str | None = None) -> tuple[float, str | None, str | None]:
+        """(hours, hub, option) of the fastest response of a type to a mission (in a scenario)."""
         j = self._mission_index[mission]
         best: tuple[float, str | None, str | None] = (math.inf, None, None)
-        for opt in self.options[type_id]:
+        for opt in self.options_for(scenario)[type_id]:
             i = int(np.argmin(opt.hours[:, j]))
             if opt.hours[i, j] < best[0]:
                 best = (float(opt.hours[i, j]), self.hubs[i], opt.name)
@@ -172,7 +177,49 @@ class EdgeTable:
         )
 
 
-def _edge_arrays(instance: Instance, edges: EdgeTable, prof: Profile) -> tuple[np.ndarray, ...]:
+@dataclass(frozen=True)
+class EdgeChange:
+    """A scenario's disruption on the edge table: closed edges and travel-hour factors."""
+
+    closed: np.ndarray  # bool per edge
+    factor: np.ndarray  # travel-hour multiplier per edge
+    closed_nodes: frozenset[str]
+
+    def touches(self, instance: Instance, edges: EdgeTable, prof: Profile) -> bool:
+        """Whether the change can alter paths under this profile (else reuse the base paths)."""
+        changed = self.closed | (self.factor != 1.0)
+        used_modes = {edges.modes[m] for m in np.unique(edges.mode[changed])}
+        return bool(used_modes & prof.modes)
+
+
+def edge_change(instance: Instance, edges: EdgeTable, index: dict[str, int], disruption: Disruption) -> EdgeChange:
+    """Which edges a disruption closes or slows."""
+    closed = np.zeros(len(edges.u), dtype=bool)
+    factor = np.ones(len(edges.u))
+    mode_pos = {m: i for i, m in enumerate(edges.modes)}
+    for n in disruption.closed_nodes:
+        closed |= (edges.u == index[n]) | (edges.v == index[n])
+
+    def match(a: str | None, b: str | None, mode: str | None) -> np.ndarray:
+        m = np.ones(len(edges.u), dtype=bool)
+        if a is not None and b is not None:
+            ia, ib = index[a], index[b]
+            m &= ((edges.u == ia) & (edges.v == ib)) | ((edges.u == ib) & (edges.v == ia))
+        elif a is not None or b is not None:
+            i = index[a if a is not None else b]  # type: ignore[index]
+            m &= (edges.u == i) | (edges.v == i)
+        if mode is not None:
+            m &= edges.mode == mode_pos.get(mode, -1)
+        return m
+
+    for link in disruption.closed_links:
+        closed |= match(link.source, link.target, link.mode)
+    for slow in disruption.slow_links:
+        factor = np.where(match(slow.source, slow.target, slow.mode), factor * slow.factor, factor)
+    return EdgeChange(closed=closed, factor=factor, closed_nodes=frozenset(disruption.closed_nodes))
+
+
+def _edge_arrays(instance: Instance, edges: EdgeTable, prof: Profile, change: EdgeChange | None = None) -> tuple[np.ndarray, ...]:
     """(u, v, hours, cost, lift_hours) of usable edges under a profile, fastest of parallel edges."""
     modes = [instance.modes[m] for m in edges.modes]
     allowed = np.array([m.id in prof.modes for m in modes], dtype=bool)
@@ -193,6 +240,9 @@ def _edge_arrays(instance: Instance, edges: EdgeTable, prof: Profile) -> tuple[n
         edge_speed = np.where(lifted, prof.lift_speed, edge_speed)
     travel = np.where(np.isnan(edges.hours), edges.km / edge_speed, edges.hours)
     use &= np.isfinite(travel)
+    if change is not None:
+        use &= ~change.closed
+        travel = travel * change.factor
     mode_cost = per_km[mi] * np.nan_to_num(edges.km) + per_hour[mi] * travel if len(mi) else np.zeros(0)
     if prof.lift_cost_per_hour is not None:
         mode_cost = np.where(lifted, prof.lift_cost_per_hour * travel, mode_cost)
@@ -209,8 +259,10 @@ def _edge_arrays(instance: Instance, edges: EdgeTable, prof: Profile) -> tuple[n
     return u, v, h, c, lift
 
 
-def _shortest_paths(instance: Instance, edges: EdgeTable, n: int, sources: np.ndarray, prof: Profile) -> PathTable:
-    u, v, h, c, lift = _edge_arrays(instance, edges, prof)
+def _shortest_paths(
+    instance: Instance, edges: EdgeTable, n: int, sources: np.ndarray, prof: Profile, change: EdgeChange | None = None
+) -> PathTable:
+    u, v, h, c, lift = _edge_arrays(instance, edges, prof, change)
     matrix = csr_array((h, (u, v)), shape=(n, n))
     hours, pred = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
     # Accumulate cost and lift hours along each predecessor tree: a fixed-point pass per
@@ -252,8 +304,65 @@ def _profiles(instance: Instance, t: AssetType) -> list[tuple[str, str | None, f
     return out
 
 
+def _type_options(
+    instance: Instance,
+    t: AssetType,
+    table_of: Callable[[Profile], PathTable],
+    mis_idx: np.ndarray,
+    hub_pos: dict[str, int],
+    mis_pos: dict[str, int],
+) -> tuple[RouteOption, ...]:
+    """Route options of one asset type, given the path table of each travel profile."""
+    opts: list[RouteOption] = []
+    for name, lift_id, sorties, prof in _profiles(instance, t):
+        if not prof.modes:
+            continue
+        table = table_of(prof)
+        start = t.readiness_hours
+        if lift_id is not None:
+            start = max(start, instance.types[lift_id].readiness_hours)
+        hours = table.hours[:, mis_idx] + start
+        cost = table.cost[:, mis_idx].copy()
+        if lift_id is not None:
+            # A lifted option that never flies is just the surface route (needing lift).
+            no_lift = table.lift_hours[:, mis_idx] <= 0
+            hours[no_lift] = np.inf
+            cost[no_lift] = np.inf
+        opts.append(RouteOption(t.id, name, lift_id, sorties, start, hours, cost))
+    routes = [r for r in instance.spec.routes if r.type in (None, t.id)]
+    if routes:
+        hours = np.full((len(hub_pos), len(mis_pos)), np.inf)
+        cost = np.full_like(hours, np.inf)
+        for r in routes:
+            if r.hub not in hub_pos:  # an excluded hub
+                continue
+            i, j = hub_pos[r.hub], mis_pos[r.mission]
+            if r.hours + t.readiness_hours < hours[i, j]:
+                hours[i, j] = r.hours + t.readiness_hours
+                cost[i, j] = r.cost
+        opts.append(RouteOption(t.id, "route", None, 0.0, t.readiness_hours, hours, cost))
+    return tuple(opts)
+
+
+def _close_hubs(opts: tuple[RouteOption, ...], rows: list[int]) -> tuple[RouteOption, ...]:
+    """Options with the given hubs unable to dispatch (their node is closed)."""
+    if not rows:
+        return opts
+    out = []
+    for o in opts:
+        hours, cost = o.hours.copy(), o.cost.copy()
+        hours[rows, :] = np.inf
+        cost[rows, :] = np.inf
+        out.append(replace(o, hours=hours, cost=cost))
+    return tuple(out)
+
+
 def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> Network:
-    """Response options (hours and cost, hubs × missions) for every asset type."""
+    """Response options (hours and cost, hubs × missions) for every asset type.
+
+    Scenarios with a disruption get their own options; only the travel profiles whose modes
+    the disruption touches are recomputed, the others reuse the undisrupted paths.
+    """
     graph = graph if graph is not None else build_graph(instance)
     nodes = list(graph.nodes)
     index = {nid: i for i, nid in enumerate(nodes)}
@@ -261,59 +370,50 @@ def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> N
     missions = instance.missions
     hub_idx = np.array([index[h] for h in hubs], dtype=np.int64)
     mis_idx = np.array([index[m] for m in missions], dtype=np.int64)
-    cache: dict[Profile, PathTable] = {}
     edges = EdgeTable.from_graph(instance, graph, index)
     hub_pos = {h: i for i, h in enumerate(hubs)}
     mis_pos = {m: j for j, m in enumerate(missions)}
+    cache: dict[tuple[Profile, str], PathTable] = {}
 
-    options: dict[str, tuple[RouteOption, ...]] = {}
-    for t in instance.spec.asset_types:
-        opts: list[RouteOption] = []
-        for name, lift_id, sorties, prof in _profiles(instance, t):
-            if not prof.modes:
-                continue
-            if prof not in cache:
-                cache[prof] = _shortest_paths(instance, edges, len(index), hub_idx, prof)
-            table = cache[prof]
-            start = t.readiness_hours
-            if lift_id is not None:
-                start = max(start, instance.types[lift_id].readiness_hours)
-            hours = table.hours[:, mis_idx] + start
-            cost = table.cost[:, mis_idx].copy()
-            if lift_id is not None:
-                # A lifted option that never flies is just the surface route (needing lift).
-                no_lift = table.lift_hours[:, mis_idx] <= 0
-                hours[no_lift] = np.inf
-                cost[no_lift] = np.inf
-            opts.append(RouteOption(t.id, name, lift_id, sorties, start, hours, cost))
-        routes = [r for r in instance.spec.routes if r.type in (None, t.id)]
-        if routes:
-            hours = np.full((len(hubs), len(missions)), np.inf)
-            cost = np.full_like(hours, np.inf)
-            for r in routes:
-                if r.hub not in hub_pos:  # an excluded hub
-                    continue
-                i, j = hub_pos[r.hub], mis_pos[r.mission]
-                if r.hours + t.readiness_hours < hours[i, j]:
-                    hours[i, j] = r.hours + t.readiness_hours
-                    cost[i, j] = r.cost
-            opts.append(RouteOption(t.id, "route", None, 0.0, t.readiness_hours, hours, cost))
-        options[t.id] = tuple(opts)
+    def table_of(change: EdgeChange | None, key: str) -> Callable[[Profile], PathTable]:
+        def get(prof: Profile) -> PathTable:
+            effective = key if change is not None and change.touches(instance, edges, prof) else ""
+            if (prof, effective) not in cache:
+                cache[(prof, effective)] = _shortest_paths(
+                    instance, edges, len(index), hub_idx, prof, change if effective else None
+                )
+            return cache[(prof, effective)]
+
+        return get
+
+    base = table_of(None, "")
+    options = {t.id: _type_options(instance, t, base, mis_idx, hub_pos, mis_pos) for t in instance.spec.asset_types}
+    scenario_options: dict[str, dict[str, tuple[RouteOption, ...]]] = {}
+    for sc in instance.spec.scenarios:
+        if sc.disruption is None:
+            continue
+        key = sc.disruption.model_dump_json()
+        change = edge_change(instance, edges, index, sc.disruption)
+        closed_rows = [hub_pos[n] for n in change.closed_nodes if n in hub_pos]
+        get = table_of(change, key)
+        scenario_options[sc.id] = {
+            t.id: _close_hubs(_type_options(instance, t, get, mis_idx, hub_pos, mis_pos), closed_rows)
+            for t in instance.spec.asset_types
+        }
 
     # Positioning flights of lent lift (lender hub -> borrower hub), per lift type.
     positioning: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if any(h.lends_lift_to for h in instance.hubs):
         for lift_id in instance.lift_types():
             (_, _, _, prof), *_ = _profiles(instance, instance.types[lift_id])
-            if prof not in cache:
-                cache[prof] = _shortest_paths(instance, edges, len(index), hub_idx, prof)
-            table = cache[prof]
+            table = base(prof)
             positioning[lift_id] = (table.hours[:, hub_idx], table.cost[:, hub_idx])
     return Network(
         graph=graph,
         hubs=hubs,
         missions=missions,
         options=options,
+        scenario_options=scenario_options,
         positioning=positioning,
         profiles_solved=len(cache),
         _mission_index=mis_pos,
@@ -381,18 +481,33 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
     lenders = _lenders(instance)
     names = ("demand", "hub", "option", "lift_hub", "hours", "cost")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
-    memo: dict[tuple[str, int, float | None], list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    memo: dict[tuple, list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    # In-mission reserves: the mission whose node hosts the hub (None for ordinary hubs).
+    reserve_of = np.array([h.node if h.mission_reserve else "" for h in instance.hubs], dtype=object)
+    lend_reserves = instance.options.lend_mission_reserves
     for d_idx, d in enumerate(instance.demands):
         j = network.mission_index(d.mission)
-        mk = (d.type, j, d.deadline)
+        disrupted = d.scenario if d.scenario in network.scenario_options else None
+        mk = (d.type, j, d.reach, disrupted)
         if mk not in memo:
             memo[mk] = [
                 (key_index[(d.type, o.name)], hubs, lift_hubs, hrs, cst)
-                for o in network.options[d.type]
-                for hubs, lift_hubs, hrs, cst in _option_arcs(instance, network, o, j, d.deadline, lenders)
+                for o in network.options_for(disrupted)[d.type]
+                for hubs, lift_hubs, hrs, cst in _option_arcs(instance, network, o, j, d.reach, lenders)
                 if len(hubs)
             ]
         for o_idx, hubs, lift_hubs, hrs, cst in memo[mk]:
+            if instance.has_mission_reserves:
+                owner = reserve_of[hubs]
+                lent = (owner != "") & (owner != d.mission)
+                if lent.any():
+                    blocked = lent & (
+                        np.isin(owner, list(instance.in_crisis[d.scenario])) if lend_reserves else np.ones(len(hubs), bool)
+                    )
+                    keep = ~blocked
+                    hubs, lift_hubs, hrs, cst = hubs[keep], lift_hubs[keep], hrs[keep], cst[keep]
+                    if not len(hubs):
+                        continue
             parts["demand"].append(np.full(len(hubs), d_idx, dtype=np.int64))
             parts["hub"].append(hubs.astype(np.int64))
             parts["option"].append(np.full(len(hubs), o_idx, dtype=np.int64))

@@ -83,6 +83,11 @@ class Hub(Record):
     lends_lift_to: list[Ident] = Field(
         default_factory=list, description="Hubs whose force dispatches may use airlift stationed here."
     )
+    mission_reserve: bool = Field(
+        False,
+        description="An in-mission reserve at a mission's own node: it serves its mission, and is lent to "
+        "other missions only in scenarios where its own mission is not in crisis.",
+    )
 
 
 class AssetType(Record):
@@ -123,12 +128,40 @@ class Demand(Record):
     type: Ident
     units: Positive
     deadline_hours: NonNeg | None = Field(None, description="None = no deadline.")
+    final_deadline_hours: NonNeg | None = Field(
+        None, description="Service levels: the second, longer deadline for the rest (default: options.service_level)."
+    )
 
 
 class FlatDemand(Demand):
     """A demand row of the top-level `demands` table (names its scenario)."""
 
     scenario: Ident
+
+
+class LinkRef(Record):
+    """Links between two nodes (both directions), of one mode or of any."""
+
+    source: Ident = Field(alias="from")
+    target: Ident = Field(alias="to")
+    mode: Ident | None = None
+
+
+class SlowLinks(Record):
+    """Travel hours multiplied by `factor` on matching links (unset fields match any)."""
+
+    source: Ident | None = Field(None, alias="from")
+    target: Ident | None = Field(None, alias="to")
+    mode: Ident | None = None
+    factor: Annotated[float, Field(ge=1.0)]
+
+
+class Disruption(Record):
+    """A crisis's effect on the network: an airfield closed, a road cut by the rains."""
+
+    closed_nodes: list[Ident] = Field(default_factory=list, description="Nodes no route may use (nor a hub there dispatch).")
+    closed_links: list[LinkRef] = Field(default_factory=list)
+    slow_links: list[SlowLinks] = Field(default_factory=list)
 
 
 class Scenario(Record):
@@ -140,6 +173,7 @@ class Scenario(Record):
     probability: Annotated[float, Field(ge=0, le=1)] | None = None
     weight: NonNeg | None = None
     demands: list[Demand] = Field(default_factory=list)
+    disruption: Disruption | None = Field(None, description="Links or nodes closed or slowed in this scenario.")
 
 
 class Route(Record):
@@ -159,6 +193,19 @@ class Classic(Record):
     p: Annotated[int, Field(ge=1)] | None = Field(None, description="Number of hubs (p-median, MCLP, p-center, backup).")
     radius: NonNeg | None = Field(
         None, description="Coverage radius in hours (LSCP, MCLP, backup); default: the demands' deadlines."
+    )
+
+
+class ServiceLevel(Record):
+    """Tiered deadlines: a share of demand within the deadline, all of it within a longer one."""
+
+    share: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of units due within deadline_hours.")
+    final_deadline_hours: NonNeg | None = Field(None, description="Deadline for the rest (all units).")
+    final_deadline_factor: Annotated[float, Field(ge=1)] | None = Field(
+        None, description="Or: the final deadline as a multiple of each demand's deadline."
+    )
+    scope: Literal["demand", "scenario"] = Field(
+        "demand", description="Share per demand, or of all units of a scenario (weighted by units)."
     )
 
 
@@ -188,6 +235,10 @@ class Options(Record):
         "as in backup coverage). Indivisible types round the cap down to whole units.",
     )
     classic: Classic | None = None
+    service_level: ServiceLevel | None = None
+    lend_mission_reserves: bool = Field(
+        True, description="Whether hubs marked mission_reserve may serve other missions at all."
+    )
     great_circle: list[GreatCircle] = Field(default_factory=list)
 
 

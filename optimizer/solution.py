@@ -55,6 +55,7 @@ class Solution:
     costs: dict[str, float] = field(default_factory=dict)
     message: str = ""
     classic: dict[str, Any] | None = None  # the classic model solved, when not the reserve model
+    service_levels: list[dict[str, Any]] = field(default_factory=list)  # per scenario and tier
 
     @property
     def ok(self) -> bool:
@@ -164,7 +165,37 @@ def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values:
     if "worst_scenario_cost" in lm.vars:
         costs["worst_scenario"] = float(lm.vars["worst_scenario_cost"].values(values)[0])
     costs = {k: (0.0 if math.isclose(v, 0.0, abs_tol=1e-9) else v) for k, v in costs.items()}
-    return Solution(**base, open_hubs=open_hubs, stationing=stationing, dispatch=dispatch, unmet=unmet, costs=costs)
+    return Solution(
+        **base,
+        open_hubs=open_hubs,
+        stationing=stationing,
+        dispatch=dispatch,
+        unmet=unmet,
+        costs=costs,
+        service_levels=_service_levels(data, x),
+    )
+
+
+def _service_levels(data: ModelData, x: np.ndarray) -> list[dict[str, Any]]:
+    """Share of tiered demand reached per scenario and tier (empty without service levels)."""
+    demands = data.instance.demands
+    if data.instance.options.service_level is None or not any(d.final_deadline is not None for d in demands):
+        return []
+    arcs = data.arcs
+    deadline = np.array([np.inf if d.deadline is None else d.deadline for d in demands])
+    on_time = arcs.hours <= deadline[arcs.demand] + 1e-9
+    sent_on_time = np.bincount(arcs.demand, weights=x * on_time, minlength=len(demands))
+    sent = np.bincount(arcs.demand, weights=x, minlength=len(demands))
+    rows = []
+    for s in data.scenarios:
+        idx = [i for i, d in enumerate(demands) if d.scenario == s and d.final_deadline is not None]
+        if not idx:
+            continue
+        due = float(sum(demands[i].units for i in idx))
+        for tier, got in (("deadline", sent_on_time), ("final", sent)):
+            within = float(got[idx].sum())
+            rows.append({"scenario": s, "tier": tier, "units_due": due, "units_within": _clean(within), "share": within / due})
+    return rows
 
 
 def write_solution_dir(solution: Solution, out: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from optimizer.schema import InstanceSpec
 
@@ -21,10 +21,24 @@ def _duplicates(ids: Iterable[str]) -> list[str]:
     return [i for i, n in Counter(ids).items() if n > 1]
 
 
-def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
-    """Return every cross-table problem of `spec` (empty when consistent)."""
+def cross_check(spec: InstanceSpec, where: Locate, incomplete: Mapping[str, set[str] | None] | None = None) -> list[str]:
+    """Return every cross-table problem of `spec` (empty when consistent).
+
+    `incomplete` names tables (and `options`) some rows of which could not be read (schema
+    errors, a missing CSV file), each with the ids of those rows (None: ids unknown). Those
+    problems are reported already, so references to such ids and whole-table checks (e.g.
+    probabilities summing to 1) are skipped rather than reported as consequential errors.
+    """
     errors: list[str] = []
     err = errors.append
+    partial = dict(incomplete or {})
+
+    def lost(table: str, ref: str | None = None) -> bool:
+        """True when `table` is incomplete (and `ref` may be one of its unreadable rows)."""
+        if table not in partial:
+            return False
+        ids = partial[table]
+        return ref is None or ids is None or ref in ids
 
     for table, ids in (
         ("nodes", [n.id for n in spec.nodes]),
@@ -44,25 +58,32 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
     missions = {n.id for n in spec.nodes if n.kind == "mission"}
 
     def node_ref(loc: tuple[object, ...], ref: str, what: str = "node") -> None:
-        if ref not in nodes:
+        if ref not in nodes and not lost("nodes", ref):
             err(f"{where(loc)}: unknown {what} '{ref}'")
 
     def mission_ref(loc: tuple[object, ...], ref: str) -> None:
         if ref not in nodes:
-            err(f"{where(loc)}: unknown mission '{ref}'")
+            if not lost("nodes", ref):
+                err(f"{where(loc)}: unknown mission '{ref}'")
         elif ref not in missions:
             err(f"{where(loc)}: '{ref}' is a node of kind '{nodes[ref].kind}', not a mission")
 
     def type_ref(loc: tuple[object, ...], ref: str) -> None:
-        if ref not in types:
+        if ref not in types and not lost("asset_types", ref):
             err(f"{where(loc)}: unknown asset type '{ref}'")
+
+    def mode_ref(loc: tuple[object, ...], ref: str) -> bool:
+        """True when the mode is known; reports it unless its row was unreadable."""
+        if ref in modes:
+            return True
+        if not lost("modes", ref):
+            err(f"{where(loc)}: unknown mode '{ref}'")
+        return False
 
     for i, link in enumerate(spec.links):
         node_ref(("links", i, "from"), link.source)
         node_ref(("links", i, "to"), link.target)
-        if link.mode not in modes:
-            err(f"{where(('links', i, 'mode'))}: unknown mode '{link.mode}'")
-        elif link.hours is None:
+        if mode_ref(("links", i, "mode"), link.mode) and link.hours is None:
             if link.distance_km is None:
                 err(f"{where(('links', i))}: give distance_km or hours")
             elif modes[link.mode].speed_kmh is None and not modes[link.mode].needs_lift:
@@ -70,12 +91,11 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
 
     for i, gc in enumerate(spec.options.great_circle):
         loc = ("options", "great_circle", i)
-        if gc.mode not in modes:
-            err(f"{where(loc + ('mode',))}: unknown mode '{gc.mode}'")
+        mode_ref(loc + ("mode",), gc.mode)
         members = [n.id for n in spec.nodes] if gc.nodes == "all" else gc.nodes
         for ref in members:
             if ref not in nodes:
-                err(f"{where(loc + ('nodes',))}: unknown node '{ref}'")
+                node_ref(loc + ("nodes",), ref)
             elif nodes[ref].lat is None or nodes[ref].lon is None:
                 err(f"{where(loc + ('nodes',))}: node '{ref}' has no lat/lon for great-circle links")
 
@@ -84,17 +104,17 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
         for t in hub.holding_cost:
             type_ref(("hubs", i, "holding_cost"), t)
         for other in hub.lends_lift_to:
-            if other not in hub_nodes:
+            if other not in hub_nodes and not lost("hubs", other):
                 err(f"{where(('hubs', i, 'lends_lift_to'))}: '{other}' is not a hub")
 
     for i, t in enumerate(spec.asset_types):
         loc = ("asset_types", i)
         for m in t.modes:
-            if m not in modes:
-                err(f"{where(loc + ('modes',))}: unknown mode '{m}'")
+            mode_ref(loc + ("modes",), m)
         for lt, _ in t.lift.items():
             if lt not in types:
-                err(f"{where(loc + ('lift',))}: unknown lift type '{lt}'")
+                if not lost("asset_types", lt):
+                    err(f"{where(loc + ('lift',))}: unknown lift type '{lt}'")
             elif types[lt].category != "airlift":
                 err(f"{where(loc + ('lift',))}: '{lt}' is a {types[lt].category}, not an airlift type")
             elif types[lt].sorties_per_window is None:
@@ -112,15 +132,17 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
             for m in t.modes:
                 if m in modes and modes[m].needs_lift and t.speed_kmh is None and modes[m].speed_kmh is None:
                     err(f"{where(loc)}: aircraft '{t.id}' flies mode '{m}' but neither it nor the mode has speed_kmh")
-        if not t.modes and not spec.routes:
+        if not t.modes and not spec.routes and not lost("routes"):
             err(f"{where(loc + ('modes',))}: asset type '{t.id}' has no modes and no routes are given, so it cannot move")
         if not t.divisible and t.fleet_limit is not None and not float(t.fleet_limit).is_integer():
             err(f"{where(loc + ('fleet_limit',))}: fleet_limit of an indivisible type must be a whole number")
 
-    # Scenarios and probabilities
+    # Scenarios and probabilities (whole-table checks: skipped when rows are unreadable)
     probs = [s.probability for s in spec.scenarios]
     weights = [s.weight for s in spec.scenarios]
-    if any(p is not None for p in probs) and any(w is not None for w in weights):
+    if lost("scenarios"):
+        pass  # some scenario rows are unreadable (already reported): their sums are unknown
+    elif any(p is not None for p in probs) and any(w is not None for w in weights):
         err(f"{where(('scenarios',))}: give each scenario a probability or a weight, not a mix of both")
     elif all(p is not None for p in probs) and spec.scenarios:
         total = math.fsum(p for p in probs if p is not None)
@@ -129,7 +151,12 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
     elif any(p is not None for p in probs):
         missing = [s.id for s in spec.scenarios if s.probability is None]
         err(f"{where(('scenarios',))}: scenarios {missing} have no probability while others do")
-    if spec.scenarios and all(w == 0 for w in weights if w is not None) and all(w is not None for w in weights):
+    if (
+        not lost("scenarios")
+        and spec.scenarios
+        and all(w == 0 for w in weights if w is not None)
+        and all(w is not None for w in weights)
+    ):
         err(f"{where(('scenarios',))}: all scenario weights are zero")
 
     def demand_checks(loc: tuple[object, ...], mission: str, type_id: str, units: float) -> None:
@@ -143,7 +170,7 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
             demand_checks(("scenarios", i, "demands", j), d.mission, d.type, d.units)
     for i, d in enumerate(spec.demands):
         loc = ("demands", i)
-        if d.scenario not in scenarios:
+        if d.scenario not in scenarios and not lost("scenarios", d.scenario):
             err(f"{where(loc + ('scenario',))}: unknown scenario '{d.scenario}'")
         demand_checks(loc, d.mission, d.type, d.units)
     seen: Counter[tuple[str, str, str]] = Counter(
@@ -156,7 +183,7 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
 
     for i, r in enumerate(spec.routes):
         loc = ("routes", i)
-        if r.hub not in hub_nodes:
+        if r.hub not in hub_nodes and not lost("hubs", r.hub):
             err(f"{where(loc + ('hub',))}: '{r.hub}' is not a hub")
         mission_ref(loc + ("mission",), r.mission)
         if r.type is not None:
@@ -165,12 +192,51 @@ def cross_check(spec: InstanceSpec, where: Locate) -> list[str]:
     o = spec.options
     if o.min_hubs is not None and o.max_hubs is not None and o.min_hubs > o.max_hubs:
         err(f"{where(('options', 'min_hubs'))}: min_hubs {o.min_hubs} > max_hubs {o.max_hubs}")
-    if o.deadlines == "soft":
+    if o.deadlines == "soft" and not lost("options"):
         for i, t in enumerate(spec.asset_types):
             if t.penalty is None and o.penalty is None:
                 err(f"{where(('asset_types', i, 'penalty'))}: soft deadlines need a penalty for '{t.id}' (or options.penalty)")
-    if not spec.scenarios:
+    errors += _planning_rule_checks(spec, where, nodes, modes)
+    if not spec.scenarios and not lost("scenarios"):
         err(f"{where(('scenarios',))}: at least one scenario is needed")
-    if not [h for h in spec.hubs if h.status != "excluded"]:
+    if not [h for h in spec.hubs if h.status != "excluded"] and not lost("hubs"):
         err(f"{where(('hubs',))}: no hub may be opened (all are excluded or none are listed)")
+    return errors
+
+
+def _planning_rule_checks(spec: InstanceSpec, where: Locate, nodes: dict, modes: dict) -> list[str]:
+    """References and consistency of disruptions, service levels and in-mission reserves."""
+    errors: list[str] = []
+    err = errors.append
+    for i, sc in enumerate(spec.scenarios):
+        d = sc.disruption
+        if d is None:
+            continue
+        loc = ("scenarios", i, "disruption")
+        for n in d.closed_nodes:
+            if n not in nodes:
+                err(f"{where(loc + ('closed_nodes',))}: unknown node '{n}'")
+        for j, link in enumerate([*d.closed_links, *d.slow_links]):
+            field = "closed_links" if j < len(d.closed_links) else "slow_links"
+            for ref in (link.source, link.target):
+                if ref is not None and ref not in nodes:
+                    err(f"{where(loc + (field,))}: unknown node '{ref}'")
+            if link.mode is not None and link.mode not in modes:
+                err(f"{where(loc + (field,))}: unknown mode '{link.mode}'")
+    level = spec.options.service_level
+    all_demands = [(("scenarios", i, "demands", j), dm) for i, s in enumerate(spec.scenarios) for j, dm in enumerate(s.demands)]
+    all_demands += [(("demands", i), dm) for i, dm in enumerate(spec.demands)]
+    for loc, dm in all_demands:
+        if dm.final_deadline_hours is None:
+            continue
+        if level is None:
+            err(f"{where(loc + ('final_deadline_hours',))}: a final deadline needs options.service_level")
+        elif dm.deadline_hours is not None and dm.final_deadline_hours < dm.deadline_hours:
+            err(f"{where(loc + ('final_deadline_hours',))}: {dm.final_deadline_hours:g} h is before the deadline")
+    if level is not None and level.final_deadline_hours is None and level.final_deadline_factor is None:
+        if any(dm.final_deadline_hours is None and dm.deadline_hours is not None for _, dm in all_demands):
+            err(f"{where(('options', 'service_level'))}: give final_deadline_hours or final_deadline_factor")
+    for i, h in enumerate(spec.hubs):
+        if h.mission_reserve and h.node in nodes and nodes[h.node].kind != "mission":
+            err(f"{where(('hubs', i, 'mission_reserve'))}: an in-mission reserve sits at a mission node; '{h.node}' is not one")
     return errors
