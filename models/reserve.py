@@ -48,6 +48,7 @@ class ModelData:
     demand_units: np.ndarray
     stock_bound: np.ndarray  # per type: most units that could ever be worth stationing
     stocked: tuple[tuple[int, int], ...]  # (hub, type) pairs with a stationed variable
+    pledges: tuple[tuple[int, int, int], ...] = ()  # (hub, type, contributor) with a pledged variable
 
     @property
     def stocked_hub(self) -> np.ndarray:
@@ -132,6 +133,8 @@ def prepare(instance: Instance, network: Network, arcs: Arcs, first_stage: First
     stocked = tuple(sorted(used | lift_use))
     if first_stage is not None:
         stocked, peak = first_stage.stocked, first_stage.stock_bound
+    contribs = instance.contributors_of
+    pledges = tuple((h, k, c) for h, k in stocked for c in contribs.get(types[k], ()) if instance.accepts_hub(c, hubs[h]))
     return ModelData(
         instance=instance,
         network=network,
@@ -148,6 +151,7 @@ def prepare(instance: Instance, network: Network, arcs: Arcs, first_stage: First
         demand_units=d_units,
         stock_bound=peak,
         stocked=stocked,
+        pledges=pledges,
     )
 
 
@@ -194,6 +198,15 @@ def define_variables(lm: LinearModel, data: ModelData) -> None:
         keys=[(data.hubs[h], data.types[k]) for h, k in data.stocked],
     )
     lm.add_vars("dispatch", len(data.arcs), upper=data.arc_upper, integer=data.arc_integer)
+    if data.pledges:
+        pk = np.array([k for _, k, _ in data.pledges], dtype=np.int64)
+        lm.add_vars(
+            "pledged",
+            len(data.pledges),
+            upper=data.stock_bound[pk],
+            integer=~divisible[pk],
+            keys=[(data.hubs[h], data.types[k], inst.spec.contributors[c].id) for h, k, c in data.pledges],
+        )
     if inst.options.deadlines == "soft":
         lm.add_vars("unmet", len(inst.demands), upper=data.demand_units)
     if inst.options.objective == "worst_case":
@@ -251,6 +264,67 @@ def define_stock(lm: LinearModel, data: ModelData) -> None:
         np.concatenate(vals + [-sigma[uniq[:, 2]]]),
         upper=0.0,
         keys=[(data.scenarios[s], data.hubs[h], data.types[k]) for s, h, k in uniq.tolist()],
+    )
+
+
+def define_contributors(lm: LinearModel, data: ModelData) -> None:
+    r"""Contributor caveats: who provides the units, where they may be and where they go.
+
+    For a type :math:`k` with contributors :math:`C_k`, stationed units are split by
+    contributor (:math:`w_{hkc}` only at hubs :math:`c` accepts), each contributor's units
+    serve only the missions it deploys to (arcs carry their contributor :math:`c(a)`,
+    created only where :math:`c` accepts the hub and the mission), within its pledge:
+
+    .. math:: z_{hk} = \sum_{c \in C_k} w_{hkc}
+    .. math:: \sum_{a=(s,h,\cdot,k),\, c(a)=c} x_a \le w_{hkc} \quad \forall s
+    .. math:: \sum_h w_{hkc} \le U_{kc}
+    """
+    if not data.pledges:
+        return
+    inst, arcs = data.instance, data.arcs
+    w, z, x = lm.vars["pledged"], lm.vars["stationed"], lm.vars["dispatch"]
+    pos = data.stock_position()
+    pledge = np.array(data.pledges, dtype=np.int64)
+    n = len(pledge)
+    # split: z[h,k] - sum_c w[h,k,c] = 0, one row per contributed (h, k)
+    hk, row_of = _unique_rows(pledge[:, :2])
+    lm.add_rows(
+        "contributor_split",
+        len(hk),
+        np.concatenate([np.arange(len(hk)), row_of]),
+        np.concatenate([z.col(pos[hk[:, 0], hk[:, 1]]), w.col(np.arange(n))]),
+        np.concatenate([_ones(len(hk)), -_ones(n)]),
+        lower=0.0,
+        upper=0.0,
+        keys=[(data.hubs[h], data.types[k]) for h, k in hk.tolist()],
+    )
+    # per scenario, a contributor's dispatch from a hub within its units there
+    w_pos = {tuple(p): i for i, p in enumerate(pledge.tolist())}
+    mine = np.flatnonzero(arcs.contributor >= 0)
+    keys = np.stack([data.arc_scenario[mine], arcs.hub[mine], data.arc_type[mine], arcs.contributor[mine]], axis=1)
+    uniq, row_of = _unique_rows(keys.reshape(-1, 4))
+    w_cols = w.col(np.array([w_pos[(h, k, c)] for _, h, k, c in uniq.tolist()], dtype=np.int64))
+    m = len(uniq)
+    lm.add_rows(
+        "contributor_stock",
+        m,
+        np.concatenate([row_of, np.arange(m)]),
+        np.concatenate([x.col(mine), w_cols]),
+        np.concatenate([_ones(len(mine)), -_ones(m)]),
+        upper=0.0,
+        keys=[(data.scenarios[s], data.hubs[h], data.types[k], inst.spec.contributors[c].id) for s, h, k, c in uniq.tolist()],
+    )
+    # pledges
+    kc, row_of = _unique_rows(pledge[:, 1:])
+    limit = np.array([inst.spec.contributors[c].units[data.types[k]] for k, c in kc.tolist()], dtype=float)
+    lm.add_rows(
+        "pledge",
+        len(kc),
+        row_of,
+        w.col(np.arange(n)),
+        _ones(n),
+        upper=limit,
+        keys=[(data.types[k], inst.spec.contributors[c].id) for k, c in kc.tolist()],
     )
 
 
@@ -472,6 +546,7 @@ FAMILIES = (
     define_variables,
     define_demand,
     define_stock,
+    define_contributors,
     define_hub_capacity,
     define_strong_linking,
     define_fleet,

@@ -49,7 +49,10 @@ def late_demands(instance: Instance, network: Network, arcs: Arcs) -> list[str]:
     for i in np.flatnonzero(~covered):
         d = instance.demands[i]
         hours, hub, option = network.fastest(d.type, d.mission, d.scenario)
-        if math.isfinite(hours):
+        caveat = _caveat(instance, d.type, d.mission, hub)
+        if caveat and (d.reach is None or hours <= d.reach + 1e-9):
+            out.append(f"scenario '{d.scenario}': {_fmt(d.units)} × {d.type} at {d.mission}: {caveat}")
+        elif math.isfinite(hours):
             out.append(
                 f"scenario '{d.scenario}': {_fmt(d.units)} × {d.type} at {d.mission} within "
                 f"{_fmt(d.reach or 0)} h — no hub reaches it in time; fastest is {hub} "
@@ -78,6 +81,25 @@ def late_demands(instance: Instance, network: Network, arcs: Arcs) -> list[str]:
     return out
 
 
+def _caveat(instance: Instance, type_id: str, mission: str, hub: str | None) -> str:
+    """Why no contributor of a type can serve a mission (empty when caveats are not the cause)."""
+    contribs = instance.contributors_of.get(type_id)
+    if contribs is None:
+        return ""
+    reasons = []
+    for c in contribs:
+        spec = instance.spec.contributors[c]
+        if mission in spec.exclude_missions:
+            reasons.append(f"{spec.id} will not deploy to {mission}")
+        elif instance.nodes[mission].region in spec.exclude_regions:
+            reasons.append(f"{spec.id} will not deploy to region {instance.nodes[mission].region}")
+        elif hub is not None and not instance.accepts_hub(c, hub):
+            reasons.append(f"{spec.id} accepts only hubs {', '.join(spec.hubs)}, none in reach in time")
+        else:
+            return ""
+    return "no contributor can serve it — " + "; ".join(reasons)
+
+
 def short_fleets(instance: Instance) -> list[str]:
     """Scenarios whose demand for a type exceeds its fleet limit (hard deadlines)."""
     if instance.options.deadlines == "soft":
@@ -88,8 +110,33 @@ def short_fleets(instance: Instance) -> list[str]:
     out = []
     for (s, k), units in need.items():
         limit = instance.types[k].fleet_limit
+        if k in instance.contributors_of:
+            pledged = sum(instance.spec.contributors[c].units[k] for c in instance.contributors_of[k])
+            limit = pledged if limit is None else min(limit, pledged)
         if limit is not None and units > limit + 1e-9:
-            out.append(f"scenario '{s}' needs {_fmt(units)} × {k} at once but the fleet limit is {_fmt(limit)}")
+            what = "fleet limit (or contributors' pledges)" if k in instance.contributors_of else "fleet limit"
+            out.append(f"scenario '{s}' needs {_fmt(units)} × {k} at once but the {what} is {_fmt(limit)}")
+    return out
+
+
+def short_pledges(instance: Instance) -> list[str]:
+    """Missions needing more units of a type at once than the contributors who go there pledged."""
+    if instance.options.deadlines == "soft" or not instance.spec.contributors:
+        return []
+    need: dict[tuple[str, str, str], float] = defaultdict(float)
+    for d in instance.demands:
+        if d.type in instance.contributors_of:
+            need[(d.scenario, d.mission, d.type)] += d.units
+    out = []
+    for (s, m, k), units in need.items():
+        willing = [c for c in instance.contributors_of[k] if instance.will_deploy(c, m)]
+        pledged = sum(instance.spec.contributors[c].units[k] for c in willing)
+        if units > pledged + 1e-9:
+            who = ", ".join(instance.spec.contributors[c].id for c in willing) or "no contributor"
+            out.append(
+                f"scenario '{s}' needs {_fmt(units)} × {k} at {m} but only {who} deploy there, "
+                f"with {_fmt(pledged)} unit(s) pledged"
+            )
     return out
 
 
@@ -132,6 +179,12 @@ def presolve_checks(instance: Instance, network: Network, arcs: Arcs) -> None:
         unreachable = unreachable_demands(instance, network)
         if unreachable:
             raise InputError(unreachable, headline=f"{instance.source}: unreachable missions")
-    reasons = late_demands(instance, network, arcs) + short_fleets(instance) + short_capacity(instance) + hub_count(instance)
+    reasons = (
+        late_demands(instance, network, arcs)
+        + short_fleets(instance)
+        + short_pledges(instance)
+        + short_capacity(instance)
+        + hub_count(instance)
+    )
     if reasons:
         raise InfeasibleError(reasons, headline="The problem is infeasible:")

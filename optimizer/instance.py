@@ -108,6 +108,23 @@ class Instance:
         return tuple(rows)
 
     @cached_property
+    def contributors_of(self) -> dict[str, tuple[int, ...]]:
+        """Contributor positions per asset type (types without contributors are absent)."""
+        out: dict[str, list[int]] = {}
+        for i, c in enumerate(self.spec.contributors):
+            for t in c.units:
+                out.setdefault(t, []).append(i)
+        return {t: tuple(v) for t, v in out.items()}
+
+    def will_deploy(self, contributor: int, mission: str) -> bool:
+        c = self.spec.contributors[contributor]
+        return mission not in c.exclude_missions and self.nodes[mission].region not in c.exclude_regions
+
+    def accepts_hub(self, contributor: int, hub: str) -> bool:
+        c = self.spec.contributors[contributor]
+        return not c.hubs or hub in c.hubs
+
+    @cached_property
     def has_mission_reserves(self) -> bool:
         return any(h.mission_reserve for h in self.hubs)
 

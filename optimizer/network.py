@@ -435,6 +435,11 @@ class Arcs:
     hours: np.ndarray
     cost: np.ndarray
     option_keys: tuple[tuple[str, str], ...]  # (type id, option name)
+    contributor: np.ndarray | None = None  # whose units (-1: the type has no contributors)
+
+    def __post_init__(self) -> None:
+        if self.contributor is None:
+            object.__setattr__(self, "contributor", np.full(len(self.demand), -1, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.demand)
@@ -479,7 +484,11 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
             key_index[(t, o.name)] = len(keys)
             keys.append((t, o.name))
     lenders = _lenders(instance)
-    names = ("demand", "hub", "option", "lift_hub", "hours", "cost")
+    names = ("demand", "hub", "option", "lift_hub", "contributor", "hours", "cost")
+    accepts = [
+        np.array([instance.accepts_hub(c, h.node) for h in instance.hubs], dtype=bool)
+        for c in range(len(instance.spec.contributors))
+    ]
     parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
     memo: dict[tuple, list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
     # In-mission reserves: the mission whose node hosts the hub (None for ordinary hubs).
@@ -508,12 +517,21 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
                     hubs, lift_hubs, hrs, cst = hubs[keep], lift_hubs[keep], hrs[keep], cst[keep]
                     if not len(hubs):
                         continue
-            parts["demand"].append(np.full(len(hubs), d_idx, dtype=np.int64))
-            parts["hub"].append(hubs.astype(np.int64))
-            parts["option"].append(np.full(len(hubs), o_idx, dtype=np.int64))
-            parts["lift_hub"].append(lift_hubs.astype(np.int64))
-            parts["hours"].append(hrs)
-            parts["cost"].append(cst)
+            contribs = instance.contributors_of.get(d.type)
+            if contribs is None:
+                groups = [(np.arange(len(hubs)), -1)]
+            else:  # one arc per contributor that deploys there from a hub it accepts
+                groups = [(np.flatnonzero(accepts[c][hubs]), c) for c in contribs if instance.will_deploy(c, d.mission)]
+            for sel, c in groups:
+                if not len(sel):
+                    continue
+                parts["demand"].append(np.full(len(sel), d_idx, dtype=np.int64))
+                parts["hub"].append(hubs[sel].astype(np.int64))
+                parts["option"].append(np.full(len(sel), o_idx, dtype=np.int64))
+                parts["lift_hub"].append(lift_hubs[sel].astype(np.int64))
+                parts["contributor"].append(np.full(len(sel), c, dtype=np.int64))
+                parts["hours"].append(hrs[sel])
+                parts["cost"].append(cst[sel])
 
     def cat(name: str, dtype: type) -> np.ndarray:
         return np.concatenate(parts[name]).astype(dtype) if parts[name] else np.zeros(0, dtype=dtype)
@@ -526,6 +544,7 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
         hub=cat("hub", np.int64),
         option=cat("option", np.int64),
         lift_hub=cat("lift_hub", np.int64),
+        contributor=cat("contributor", np.int64),
         hours=hours,
         cost=cost,
         option_keys=tuple(keys),

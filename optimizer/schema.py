@@ -242,6 +242,17 @@ class Options(Record):
     great_circle: list[GreatCircle] = Field(default_factory=list)
 
 
+class Contributor(Record):
+    """A troop- or asset-contributing country and its caveats."""
+
+    id: Ident
+    name: str | None = None
+    units: dict[Ident, NonNeg] = Field(description="Units pledged per asset type (force packages and helicopters).")
+    hubs: list[Ident] = Field(default_factory=list, description="Hubs where its units may be stationed (empty: any).")
+    exclude_missions: list[Ident] = Field(default_factory=list, description="Missions it will not deploy to.")
+    exclude_regions: list[str] = Field(default_factory=list, description="Regions (node attribute) it will not deploy to.")
+
+
 class InstanceSpec(Record):
     """Top level of an instance file. Tables may be given as CSV paths relative to the file."""
 
@@ -256,6 +267,11 @@ class InstanceSpec(Record):
     scenarios: list[Scenario]
     demands: list[FlatDemand] = Field(default_factory=list, description="Optional flat demand table (with a scenario column).")
     routes: list[Route] = Field(default_factory=list)
+    contributors: list[Contributor] = Field(
+        default_factory=list,
+        description="Who provides the units of a type, where they may be stationed and where they will not go. "
+        "A type listed by any contributor has only the contributors' units.",
+    )
 
 
 #: Top-level keys that may be a CSV path instead of a list of rows (their columns must be

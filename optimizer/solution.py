@@ -56,6 +56,7 @@ class Solution:
     message: str = ""
     classic: dict[str, Any] | None = None  # the classic model solved, when not the reserve model
     service_levels: list[dict[str, Any]] = field(default_factory=list)  # per scenario and tier
+    contributions: list[dict[str, Any]] = field(default_factory=list)  # units per hub, type and contributor
 
     @property
     def ok(self) -> bool:
@@ -84,12 +85,17 @@ class Solution:
                     "asset_type",
                     "route",
                     "lift_hub",
+                    "contributor",
                     "units",
                     "response_hours",
                     "deadline_hours",
                 ],
             ),
             "unmet": pd.DataFrame(self.unmet, columns=["scenario", "mission", "asset_type", "units"]),
+            "contributions": pd.DataFrame(self.contributions, columns=["hub", "asset_type", "contributor", "units"]),
+            "service_levels": pd.DataFrame(
+                self.service_levels, columns=["scenario", "tier", "units_due", "units_within", "share"]
+            ),
         }
 
 
@@ -143,6 +149,7 @@ def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values:
                 "asset_type": d.type,
                 "route": arcs.option_keys[int(arcs.option[a])][1],
                 "lift_hub": data.hubs[int(arcs.lift_hub[a])] if arcs.lift_hub[a] >= 0 else None,
+                "contributor": inst.spec.contributors[int(arcs.contributor[a])].id if arcs.contributor[a] >= 0 else None,
                 "units": _clean(float(x[a])),
                 "response_hours": round(float(arcs.hours[a]), 4),
                 "deadline_hours": d.deadline,
@@ -173,7 +180,20 @@ def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values:
         unmet=unmet,
         costs=costs,
         service_levels=_service_levels(data, x),
+        contributions=_contributions(lm, data, values),
     )
+
+
+def _contributions(lm: LinearModel, data: ModelData, values: np.ndarray) -> list[dict[str, Any]]:
+    if "pledged" not in lm.vars:
+        return []
+    w = lm.vars["pledged"].values(values)
+    names = [c.id for c in data.instance.spec.contributors]
+    return [
+        {"hub": data.hubs[h], "asset_type": data.types[k], "contributor": names[c], "units": _clean(float(w[i]))}
+        for i, (h, k, c) in enumerate(data.pledges)
+        if w[i] > VALUE_TOLERANCE
+    ]
 
 
 def _service_levels(data: ModelData, x: np.ndarray) -> list[dict[str, Any]]:

@@ -197,6 +197,7 @@ def cross_check(spec: InstanceSpec, where: Locate, incomplete: Mapping[str, set[
             if t.penalty is None and o.penalty is None:
                 err(f"{where(('asset_types', i, 'penalty'))}: soft deadlines need a penalty for '{t.id}' (or options.penalty)")
     errors += _planning_rule_checks(spec, where, nodes, modes)
+    errors += _contributor_checks(spec, where, nodes, types, hub_nodes)
     if not spec.scenarios and not lost("scenarios"):
         err(f"{where(('scenarios',))}: at least one scenario is needed")
     if not [h for h in spec.hubs if h.status != "excluded"] and not lost("hubs"):
@@ -239,4 +240,32 @@ def _planning_rule_checks(spec: InstanceSpec, where: Locate, nodes: dict, modes:
     for i, h in enumerate(spec.hubs):
         if h.mission_reserve and h.node in nodes and nodes[h.node].kind != "mission":
             err(f"{where(('hubs', i, 'mission_reserve'))}: an in-mission reserve sits at a mission node; '{h.node}' is not one")
+    return errors
+
+
+def _contributor_checks(spec: InstanceSpec, where: Locate, nodes: dict, types: dict, hub_nodes: set) -> list[str]:
+    """References of the contributors table."""
+    errors: list[str] = []
+    err = errors.append
+    regions = {n.region for n in spec.nodes if n.region is not None}
+    for dup in _duplicates(c.id for c in spec.contributors):
+        err(f"{where(('contributors',))}: duplicate id '{dup}'")
+    for i, c in enumerate(spec.contributors):
+        loc = ("contributors", i)
+        for t, units in c.units.items():
+            if t not in types:
+                err(f"{where(loc + ('units',))}: unknown asset type '{t}'")
+            elif types[t].category == "airlift":
+                err(f"{where(loc + ('units',))}: caveats on airlift ('{t}') are not supported: lift sorties are pooled per hub")
+            elif not types[t].divisible and not float(units).is_integer():
+                err(f"{where(loc + ('units',))}: {units:g} units of indivisible type '{t}' (must be whole)")
+        for h in c.hubs:
+            if h not in hub_nodes:
+                err(f"{where(loc + ('hubs',))}: '{h}' is not a hub")
+        for m in c.exclude_missions:
+            if m not in nodes or nodes[m].kind != "mission":
+                err(f"{where(loc + ('exclude_missions',))}: '{m}' is not a mission")
+        for r in c.exclude_regions:
+            if r not in regions:
+                err(f"{where(loc + ('exclude_regions',))}: no node has region '{r}'")
     return errors

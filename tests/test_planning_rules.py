@@ -113,3 +113,46 @@ def test_rule_references_are_validated(tmp_path: Path) -> None:
     msg = str(exc.value)
     assert "unknown node 'X9'" in msg
     assert "in-mission reserve sits at a mission node" in msg
+
+
+def test_contributor_caveats_decide_stationing() -> None:
+    sol = solve(RULES / "contributors.yaml")
+    assert sol.objective == pytest.approx(120.0)
+    assert sol.open_hubs == ["H1"]
+    assert {(r["contributor"], r["hub"], r["units"]) for r in sol.contributions} == {("PAK", "H1", 1.0), ("BGD", "H1", 1.0)}
+    assert {(r["mission"], r["contributor"]) for r in sol.dispatch} == {("A", "PAK"), ("B", "BGD")}
+
+
+def test_without_caveats_the_cheap_hub_wins() -> None:
+    inst = load_instance(RULES / "contributors.yaml")
+    assert solve(inst.derive(contributors=[])).objective == pytest.approx(70.0)
+
+
+def test_pledges_cap_the_units() -> None:
+    inst = load_instance(RULES / "contributors.yaml")
+    pak, bgd = inst.spec.contributors
+    two_a = [s.model_copy(update={"demands": [s.demands[0].model_copy(update={"units": 2})]}) for s in inst.spec.scenarios]
+    with pytest.raises(InfeasibleError, match="needs 2 × qrf at A but only PAK deploy there, with 1 unit"):
+        solve(inst.derive(scenarios=two_a))
+
+
+def test_infeasibility_from_caveats_names_them() -> None:
+    inst = load_instance(RULES / "contributors.yaml")
+    pak, bgd = inst.spec.contributors
+    strict = bgd.model_copy(update={"exclude_regions": ["east"]})
+    with pytest.raises(InfeasibleError, match="PAK will not deploy to region east; BGD will not deploy to region east"):
+        solve(inst.derive(contributors=[pak, strict]))
+
+
+def test_contributor_references_are_validated(tmp_path: Path) -> None:
+    text = (
+        (RULES / "contributors.yaml")
+        .read_text()
+        .replace("hubs: [H1], exclude_regions: [east]", "hubs: [X], exclude_regions: [north]")
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(InputError) as exc:
+        load_instance(bad)
+    assert "'X' is not a hub" in str(exc.value)
+    assert "no node has region 'north'" in str(exc.value)
