@@ -53,10 +53,13 @@ def late_demands(instance: Instance, network: Network, arcs: Arcs) -> list[str]:
         if caveat and (d.reach is None or hours <= d.reach + 1e-9):
             out.append(f"scenario '{d.scenario}': {_fmt(d.units)} × {d.type} at {d.mission}: {caveat}")
         elif math.isfinite(hours):
+            note = ""
+            if hours <= (d.reach if d.reach is not None else math.inf) + 1e-9:
+                note = f", but {hub}'s in-mission reserve is not lent while {hub} is in crisis"
             out.append(
                 f"scenario '{d.scenario}': {_fmt(d.units)} × {d.type} at {d.mission} within "
                 f"{_fmt(d.reach or 0)} h — no hub reaches it in time; fastest is {hub} "
-                f"at {hours:.1f} h ({option})"
+                f"at {hours:.1f} h ({option}){note}"
             )
         elif d.scenario in network.scenario_options:
             out.append(

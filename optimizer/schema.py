@@ -200,7 +200,9 @@ class ServiceLevel(Record):
     """Tiered deadlines: a share of demand within the deadline, all of it within a longer one."""
 
     share: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of units due within deadline_hours.")
-    final_deadline_hours: NonNeg | None = Field(None, description="Deadline for the rest (all units).")
+    final_deadline_hours: NonNeg | None = Field(
+        None, description="Deadline for the rest (all units); without it or a factor, only demands with their own final_deadline_hours are tiered."
+    )
     final_deadline_factor: Annotated[float, Field(ge=1)] | None = Field(
         None, description="Or: the final deadline as a multiple of each demand's deadline."
     )

@@ -234,9 +234,6 @@ def _planning_rule_checks(spec: InstanceSpec, where: Locate, nodes: dict, modes:
             err(f"{where(loc + ('final_deadline_hours',))}: a final deadline needs options.service_level")
         elif dm.deadline_hours is not None and dm.final_deadline_hours < dm.deadline_hours:
             err(f"{where(loc + ('final_deadline_hours',))}: {dm.final_deadline_hours:g} h is before the deadline")
-    if level is not None and level.final_deadline_hours is None and level.final_deadline_factor is None:
-        if any(dm.final_deadline_hours is None and dm.deadline_hours is not None for _, dm in all_demands):
-            err(f"{where(('options', 'service_level'))}: give final_deadline_hours or final_deadline_factor")
     for i, h in enumerate(spec.hubs):
         if h.mission_reserve and h.node in nodes and nodes[h.node].kind != "mission":
             err(f"{where(('hubs', i, 'mission_reserve'))}: an in-mission reserve sits at a mission node; '{h.node}' is not one")
