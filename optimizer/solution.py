@@ -206,11 +206,12 @@ def _service_levels(data: ModelData, x: np.ndarray) -> list[dict[str, Any]]:
     on_time = arcs.hours <= deadline[arcs.demand] + 1e-9
     sent_on_time = np.bincount(arcs.demand, weights=x * on_time, minlength=len(demands))
     sent = np.bincount(arcs.demand, weights=x, minlength=len(demands))
+    by_scenario: dict[str, list[int]] = {}
+    for i, d in enumerate(demands):
+        if d.final_deadline is not None:
+            by_scenario.setdefault(d.scenario, []).append(i)
     rows = []
-    for s in data.scenarios:
-        idx = [i for i, d in enumerate(demands) if d.scenario == s and d.final_deadline is not None]
-        if not idx:
-            continue
+    for s, idx in by_scenario.items():
         due = float(sum(demands[i].units for i in idx))
         for tier, got in (("deadline", sent_on_time), ("final", sent)):
             within = float(got[idx].sum())
