@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy.sparse import coo_array, csr_array
+
+if TYPE_CHECKING:  # Pyomo is imported only when a Pyomo model is asked for (it is slow to import)
+    import pyomo.environ as pyo
 
 INF = float("inf")
 
@@ -166,6 +168,9 @@ class LinearModel:
     # --- Pyomo ---------------------------------------------------------------------------
     def to_pyomo(self) -> pyo.ConcreteModel:
         """The same model as a Pyomo `ConcreteModel` (one component per block, same order)."""
+        import pyomo.environ as pyo
+        from pyomo.core.expr.numeric_expr import LinearExpression
+
         m = pyo.ConcreteModel(name=self.name)
         columns: list[pyo.Var] = []
         for b in self.vars.values():

@@ -89,17 +89,31 @@ class _StrictYamlLoader(yaml.SafeLoader):
                 continue  # `<<: *anchor` merges may be overridden by explicit keys
             key = self.construct_object(key_node, deep=deep)
             try:
-                first = seen.setdefault(key, key_node.start_mark.line)
+                first = seen.get(key)
             except TypeError:  # unhashable key: the base class reports it
                 continue
-            if first != key_node.start_mark.line:
+            if first is not None:
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping",
                     node.start_mark,
                     f"duplicate key '{key}' (first given on line {first + 1})",
                     key_node.start_mark,
                 )
+            seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object repeats a key (json keeps the last one silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key, [k for k, _ in pairs])
+        out[key] = value
+    return out
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -118,11 +132,13 @@ def read_document(path: Path) -> dict[str, Any]:
         text = text[1:]
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         else:
             data = yaml.load(text, Loader=_StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except _DuplicateKey as exc:
+        raise InputError(f"{path}: duplicate key '{exc.args[0]}' in a JSON object (keys: {', '.join(exc.args[1])})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -116,7 +116,8 @@ class Network:
     missions: tuple[str, ...]
     options: dict[str, tuple[RouteOption, ...]]
     scenario_options: dict[str, dict[str, tuple[RouteOption, ...]]] = field(default_factory=dict)  # disrupted
-    positioning: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # lift: (hours, cost) hubs × hubs
+    # lift type: (hours incl. handling, cost, flight hours) of positioning flights, hubs × hubs
+    positioning: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     profiles_solved: int = 0
     _mission_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -402,12 +403,12 @@ def build_network(instance: Instance, graph: nx.MultiDiGraph | None = None) -> N
         }
 
     # Positioning flights of lent lift (lender hub -> borrower hub), per lift type.
-    positioning: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    positioning: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if any(h.lends_lift_to for h in instance.hubs):
         for lift_id in instance.lift_types():
             (_, _, _, prof), *_ = _profiles(instance, instance.types[lift_id])
             table = base(prof)
-            positioning[lift_id] = (table.hours[:, hub_idx], table.cost[:, hub_idx])
+            positioning[lift_id] = (table.hours[:, hub_idx], table.cost[:, hub_idx], table.lift_hours[:, hub_idx])
     return Network(
         graph=graph,
         hubs=hubs,
@@ -461,7 +462,7 @@ def _option_arcs(
     own = np.full(len(ok), -1 if o.lift_type is None else 0, dtype=np.int64)
     out = [(ok, np.where(own < 0, -1, ok), col_h[ok], col_c[ok])]
     if o.lift_type is not None and lenders and o.lift_type in network.positioning:
-        pos_h, pos_c = network.positioning[o.lift_type]
+        pos_h, pos_c, pos_flight = network.positioning[o.lift_type]
         lift = instance.types[o.lift_type]
         per_hour = o.sorties * (lift.cost_per_flight_hour or 0.0)
         g = np.array([p[0] for p in lenders], dtype=np.int64)
@@ -470,7 +471,8 @@ def _option_arcs(
         start = np.maximum(o.start, lift.readiness_hours + pos_h[g, h])
         hours = start + travel
         keep = np.isfinite(hours) & (hours <= limit)
-        cost = col_c[h] + (per_hour * pos_h[g, h] if per_hour else o.sorties * pos_c[g, h])
+        # positioning flights are paid per flight hour (handling on the ground is not flown)
+        cost = col_c[h] + (per_hour * pos_flight[g, h] if per_hour else o.sorties * pos_c[g, h])
         out.append((h[keep], g[keep], hours[keep], cost[keep]))
     return out
 

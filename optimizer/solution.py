@@ -14,12 +14,14 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from models.linear import LinearModel
+
+if TYPE_CHECKING:
+    import pandas as pd
 from models.reserve import ModelData
 from optimizer.solve import SolveResult
 
@@ -74,7 +76,10 @@ class Solution:
         return Solution(**{**self.__dict__, "timings": timings})
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        import pandas as pd  # only when tables are asked for: pandas is slow to import
+
         return {
+            "open_hubs": pd.DataFrame({"hub": self.open_hubs}, columns=["hub"]),
             "stationing": pd.DataFrame(self.stationing, columns=["hub", "asset_type", "units"]),
             "dispatch": pd.DataFrame(
                 self.dispatch,
@@ -229,7 +234,6 @@ def write_solution_dir(solution: Solution, out: Path) -> None:
         (tmp / "solution.json").write_text(solution.to_json() + "\n", encoding="utf-8")
         for name, df in solution.tables().items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-        pd.DataFrame([{"hub": h} for h in solution.open_hubs], columns=["hub"]).to_csv(tmp / "open_hubs.csv", index=False)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
             os.replace(out, old / out.name)

@@ -130,6 +130,11 @@ def cross_check(spec: InstanceSpec, where: Locate, incomplete: Mapping[str, set[
             if t.lift:
                 err(f"{where(loc + ('lift',))}: only force packages need lift; '{t.id}' is a {t.category}")
             for m in t.modes:
+                if m in modes and not modes[m].needs_lift:
+                    err(
+                        f"{where(loc + ('modes',))}: aircraft '{t.id}' flies, so its modes must be flown modes "
+                        f"(needs_lift: true); '{m}' is not"
+                    )
                 if m in modes and modes[m].needs_lift and t.speed_kmh is None and modes[m].speed_kmh is None:
                     err(f"{where(loc)}: aircraft '{t.id}' flies mode '{m}' but neither it nor the mode has speed_kmh")
         if not t.modes and not spec.routes and not lost("routes"):

@@ -166,11 +166,10 @@ def fastest(d: nx.DiGraph, source: str, target: str, must_lift: bool) -> tuple[f
 class ResponseTimes:
     """Recomputed (hours, min cost, max cost) per (type, option, hub, mission), memoised."""
 
-    def __init__(self, spec: Any, *, positioning_handling_billed: bool = False) -> None:
+    def __init__(self, spec: Any) -> None:
         self.spec = spec
         # True reproduces the engine's billing of positioning flights of lent lift at
         # λ × cost_per_flight_hour × (flight + handling hours), for diagnosing that bug only.
-        self.positioning_handling_billed = positioning_handling_billed
         self.modes = {m.id: m for m in spec.modes}
         self.types = {t.id: t for t in spec.asset_types}
         self.raw = raw_graph(spec)
@@ -211,9 +210,6 @@ class ResponseTimes:
         pos_hours = pos[0] - lt.readiness_hours
         lam = t.lift[lt.id]
         hours = found[0] - own_start + max(t.readiness_hours, lt.readiness_hours + pos_hours)
-        if self.positioning_handling_billed and lam * (lt.cost_per_flight_hour or 0.0):
-            billed = lam * lt.cost_per_flight_hour * pos_hours
-            return hours, found[1] + billed, found[2] + billed
         return hours, found[1] + lam * pos[1], found[2] + lam * pos[2]
 
     def _compute(self, type_id: str, option: str, hub: str, mission: str) -> tuple[float, float, float] | None:
@@ -264,15 +260,35 @@ def _near(a: float, b: float, tol: float = TOL) -> bool:
     return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
 
 
-def recheck(instance: Any, solution: Any, *, positioning_handling_billed: bool = False) -> list[str]:
-    """Every way `solution` violates `instance` (empty list when it is a valid optimum candidate).
+def unsupported_features(spec: Any) -> list[str]:
+    """Instance features this re-check does not model (a test should skip rather than re-check)."""
+    o = spec.options
+    found = []
+    if getattr(o, "dispatch_cost", "network") != "network":
+        found.append(f"options.dispatch_cost={o.dispatch_cost}")
+    for name in ("max_share_per_arc", "classic", "service_level"):
+        if getattr(o, name, None) is not None:
+            found.append(f"options.{name}")
+    if any(getattr(s, "disruption", None) is not None for s in spec.scenarios):
+        found.append("scenario disruptions")
+    demands = [d for s in spec.scenarios for d in s.demands] + list(spec.demands)
+    if any(getattr(d, "final_deadline_hours", None) is not None for d in demands):
+        found.append("final_deadline_hours (service levels)")
+    if any(getattr(h, "mission_reserve", False) for h in spec.hubs):
+        found.append("mission_reserve hubs")
+    if getattr(spec, "contributors", None):
+        found.append("contributors")
+    return found
 
-    positioning_handling_billed: bill lent lift's positioning flights as the engine does today
-    (handling hours as flight hours); only to tell that known bug from other discrepancies.
-    """
+
+def recheck(instance: Any, solution: Any) -> list[str]:
+    """Every way `solution` violates `instance` (empty list when it is a valid optimum candidate)."""
     spec = instance.spec
     out: list[str] = []
     bad = out.append
+    unknown = unsupported_features(spec)
+    if unknown:
+        return [f"re-check does not model: {', '.join(unknown)}"]
     if solution.status not in ("optimal", "feasible"):
         return [f"status is {solution.status!r}, not a solution"]
 
@@ -282,7 +298,7 @@ def recheck(instance: Any, solution: Any, *, positioning_handling_billed: bool =
     probs = probabilities(spec)
     demands = demand_rows(spec)
     soft = spec.options.deadlines == "soft"
-    times = ResponseTimes(spec, positioning_handling_billed=positioning_handling_billed)
+    times = ResponseTimes(spec)
     open_hubs = set(solution.open_hubs)
 
     # Hubs

@@ -93,11 +93,48 @@ def test_json_syntax_error_names_line(tmp_path):
     invalid(p, "syntax.json", "JSON syntax error", "line 2")
 
 
-@pytest.mark.parametrize("text,kind", [("- a\n- b\n", "list"), ("just a string\n", "str"), ("42\n", "int")])
+def test_yaml_duplicate_section_is_an_error(tmp_path):
+    """PyYAML keeps the last of two equal keys; a second `hubs:` must not silently win."""
+    text = TINY.read_text() + "hubs:\n  - {node: H1, fixed_cost: 1}\n"
+    p = tmp_path / "dup.yaml"
+    p.write_text(text)
+    invalid(p, "dup.yaml", "duplicate key 'hubs'", f"line {len(text.splitlines()) - 1}")
+
+
+def test_yaml_duplicate_field_in_a_row_is_an_error(tmp_path):
+    p = tmp_path / "dup.yaml"
+    p.write_text(TINY.read_text().replace("fixed_cost: 100}", "fixed_cost: 100, fixed_cost: 5}"))
+    invalid(p, "duplicate key 'fixed_cost'")
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    text = (
+        TINY.read_text()
+        .replace("hubs:\n  - {node: H1, fixed_cost: 100}", "hubs:\n  - &h1 {node: H1, fixed_cost: 100}")
+        .replace("  - {node: H2, fixed_cost: 150}", "  - {<<: *h1, node: H2, fixed_cost: 150}")
+    )
+    p = tmp_path / "merge.yaml"
+    p.write_text(text)
+    assert [h.fixed_cost for h in load_instance(p).hubs] == [100, 150]
+
+
+def test_json_duplicate_key_is_an_error(tmp_path):
+    p = tmp_path / "dup.json"
+    p.write_text('{"name": "x", "hubs": [], "hubs": [{"node": "H1"}]}')
+    invalid(p, "dup.json", "duplicate key 'hubs'")
+
+
+def test_json_with_byte_order_mark_loads(tmp_path):
+    p = tmp_path / "bom.json"
+    p.write_text("\ufeff" + json.dumps(yaml.safe_load(TINY.read_text())), encoding="utf-8")
+    assert load_instance(p).name == "tiny-two-hubs"
+
+
+@pytest.mark.parametrize("text,kind", [("- a\n- b\n", "a list"), ("just a string\n", "a string"), ("42\n", "a number")])
 def test_top_level_not_a_mapping(tmp_path, text, kind):
     p = tmp_path / "top.yaml"
     p.write_text(text)
-    invalid(p, "top.yaml", "mapping")
+    invalid(p, "top.yaml", "must be a mapping", f"got {kind}")
 
 
 # --- schema: field-level ------------------------------------------------------------------

@@ -139,7 +139,7 @@ def instances(draw: st.DrawFn, *, single_mode: bool = False, deadlines: bool = T
                 "id": "medevac",
                 "category": "helicopter",
                 "holding_cost": draw(money),
-                "modes": ["heli", "road"],
+                "modes": ["heli"],
                 "speed_kmh": 200.0,
                 "range_km": float(draw(st.integers(100, 900))),
                 "space": 2.0,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from recheck import recheck
+from recheck import recheck, unsupported_features
 
+from optimizer.errors import InputError
 from optimizer.instance import Instance
 from optimizer.loader import load_instance
 from optimizer.pipeline import solve
@@ -141,14 +142,13 @@ def test_bundled_default_instance_rechecks():
         inst = load_instance(path)
     except Exception as exc:  # noqa: BLE001 - being written concurrently
         pytest.skip(f"un-2009.yaml does not load yet: {exc}")
+    if unsupported_features(inst.spec):
+        pytest.skip(f"re-check does not model {unsupported_features(inst.spec)}")
     from optimizer.pipeline import prepare, solve_prepared
 
     sol, _ = solve_prepared(prepare(inst), SolveOptions(time_limit=20))
     assert sol.ok
-    problems = recheck(inst, sol)
-    if problems and recheck(inst, sol, positioning_handling_billed=True) == []:
-        pytest.xfail("known engine bug: lent-lift positioning billed with handling hours (see test_lent_lift_positioning_cost)")
-    assert problems == []
+    assert recheck(inst, sol) == []
 
 
 LENDING = """
@@ -186,17 +186,9 @@ def test_lent_lift_response_time(tmp_path):
     assert (row["hub"], row["lift_hub"], row["route"]) == ("H", "G", "air:c17")
     assert row["response_hours"] == pytest.approx(6.0)
     assert stationing(sol) == {("H", "inf"): 1, ("G", "c17"): 1}
-    assert recheck(inst, sol, positioning_handling_billed=True) == []
+    assert recheck(inst, sol) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ENGINE BUG (optimizer/network.py _option_arcs): positioning flights of lent lift are billed "
-    "λ × cost_per_flight_hour × pos_hours, and pos_hours includes the air mode's handling hours, while the "
-    "force's own lift legs are billed on flight hours only (handling excluded); the `else` branch "
-    "(λ × positioning path cost) would give the flight-hours figure. Here 1 × 10 × (1 + 2) = 30 instead of 10, "
-    "objective 46 instead of 26.",
-)
 def test_lent_lift_positioning_cost(tmp_path):
     """Expected 26 = bn holding 1 + C-17 holding at G 5 + lift H->M 10 × 1 h + positioning G->H 10 × 1 h.
     (A C-17 at H instead costs 1000.)"""
@@ -206,3 +198,16 @@ def test_lent_lift_positioning_cost(tmp_path):
     sol = solve(inst)
     assert sol.objective == pytest.approx(26.0)
     assert recheck(inst, sol) == []
+
+
+def test_helicopter_range_applies_on_a_mode_without_needs_lift(tmp_path):
+    text = (HERE / "helicopter-range.yaml").read_text()
+    path = tmp_path / "heli.yaml"
+    path.write_text(text.replace("needs_lift: true, handling_hours: 0.5", "speed_kmh: 200, handling_hours: 0.5"))
+    try:
+        inst = load_instance(path)
+    except InputError as exc:  # aircraft may only fly flown modes: the range cannot be bypassed
+        assert "must be flown modes (needs_lift: true)" in str(exc)
+        return
+    sol = solve(inst)
+    assert sol.objective == pytest.approx(175.0)
