@@ -59,6 +59,7 @@ class Solution:
     classic: dict[str, Any] | None = None  # the classic model solved, when not the reserve model
     service_levels: list[dict[str, Any]] = field(default_factory=list)  # per scenario and tier
     contributions: list[dict[str, Any]] = field(default_factory=list)  # units per hub, type and contributor
+    source: str = ""  # the instance file solved
 
     @property
     def ok(self) -> bool:
@@ -92,6 +93,7 @@ class Solution:
                     "lift_hub",
                     "contributor",
                     "units",
+                    "cost_per_unit",
                     "response_hours",
                     "deadline_hours",
                 ],
@@ -128,6 +130,7 @@ def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values:
         solver_version=result.solver_version,
         timings=timings,
         message=result.message,
+        source=inst.source,
     )
     if values is None:
         return Solution(**base)
@@ -156,6 +159,7 @@ def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values:
                 "lift_hub": data.hubs[int(arcs.lift_hub[a])] if arcs.lift_hub[a] >= 0 else None,
                 "contributor": inst.spec.contributors[int(arcs.contributor[a])].id if arcs.contributor[a] >= 0 else None,
                 "units": _clean(float(x[a])),
+                "cost_per_unit": float(arcs.cost[a]),
                 "response_hours": round(float(arcs.hours[a]), 4),
                 "deadline_hours": d.deadline,
             }
