@@ -75,6 +75,7 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
 @click.option("--p", "p", type=click.IntRange(min=1), help="Number of hubs for --classic p-median/mclp/p-center/backup.")
 @click.option("--radius", type=click.FloatRange(min=0), help="Coverage radius (hours) for --classic lscp/mclp/backup.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log (on stderr).")
+@click.option("--solver", default="highs", show_default=True, help="Solver to use (see `horizon solvers`).")
 @click.pass_context
 def solve(
     ctx: click.Context,
@@ -91,6 +92,7 @@ def solve(
     p: int | None,
     radius: float | None,
     verbose: bool,
+    solver: str,
 ) -> None:
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
     from optimizer.pipeline import solve as run_solve
@@ -100,6 +102,7 @@ def solve(
 
     if write_model and Path(write_model).suffix.lower() not in (".mps", ".lp"):
         raise click.BadParameter("use a .mps or .lp file name", param_hint="--write-model")
+    _check_writable(("--write-model", write_model), ("--log-file", log_file), ("--out", out))
     options = SolveOptions(
         time_limit=time_limit,
         mip_gap=mip_gap,
@@ -108,6 +111,7 @@ def solve(
         log_file=log_file,
         verbose=verbose,
         write_model=write_model,
+        solver=solver.strip().lower(),
     )
 
     if (p is not None or radius is not None) and classic is None:
@@ -117,6 +121,9 @@ def solve(
     chosen = Classic(model=classic.replace("-", "_"), p=p, radius=radius) if classic else None  # type: ignore[arg-type]
 
     def work():  # noqa: ANN202
+        from optimizer.solvers import get_solver
+
+        get_solver(options.solver)  # unknown or unavailable: exit 2 before any work
         solution = run_solve(instance, options, classic=chosen)
         if solution.status == "infeasible":
             raise InfeasibleError(
@@ -221,9 +228,118 @@ def generate(
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def solvers(as_json: bool) -> None:
+    """List the solvers: which are available on this machine, their versions, and why not."""
+    from optimizer.solvers import describe
+
+    rows = describe()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Solvers")
+    for c in ("name", "available", "version", "reason / notes"):
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(str(r["name"]), "[green]yes[/]" if r["available"] else "[red]no[/]", str(r["version"]), str(r["reason"]))
+    Console(highlight=False).print(table)
+
+
+@main.command()
+@click.argument("instances", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--solver",
+    "solver_names",
+    multiple=True,
+    default=("highs",),
+    show_default=True,
+    help="Solver to run (repeat the option; 'all' = every solver available here).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["horizon", "orlib-cap", "orlib-pmed"]),
+    default="horizon",
+    show_default=True,
+    help="Instance file format.",
+)
+@click.option(
+    "--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True, help="Seconds per run."
+)
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True, help="Runs per instance and solver.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Results folder (resumable).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Solver threads per run.")
+@click.option("--seed", type=int, help="Solver random seed (default: each solver's own).")
+@click.option("--mip-gap", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Relative MIP gap to stop at.")
+@click.option(
+    "--margin",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds past the time limit before a run is killed.",
+)
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    instances: tuple[Path, ...],
+    solver_names: tuple[str, ...],
+    fmt: str,
+    time_limit: float,
+    repeats: int,
+    out: Path,
+    threads: int,
+    seed: int | None,
+    mip_gap: float,
+    margin: float,
+) -> None:
+    """Benchmark solvers on INSTANCES: one process per run; results.csv, summary.md, profile.png in --out."""
+    from optimizer.bench import run_campaign
+
+    def warn(text: str) -> None:
+        err_console.print(f"[bold red]WARNING:[/] {text}", soft_wrap=True)
+
+    def work():  # noqa: ANN202
+        return run_campaign(
+            instances,
+            solver_names,
+            out,
+            fmt=fmt,
+            time_limit=time_limit,
+            repeats=repeats,
+            threads=threads,
+            seed=seed,
+            mip_gap=mip_gap,
+            margin=margin,
+            warn=warn,
+        )
+
+    campaign = _run(ctx, work)
+    err_console.print(
+        f"{campaign.ran} run(s) done, {campaign.skipped} already in {out / 'results.csv'}; "
+        f"written: {out}/results.csv, {out}/summary.md, {out}/profile.png"
+    )
+    if campaign.flags:
+        err_console.print(f"[bold red]{len(campaign.flags)} disagreement(s) flagged[/] (see {out}/summary.md)")
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of the instance format."""
     click.echo(json.dumps(instance_json_schema(), indent=2))
+
+
+def _check_writable(*targets: tuple[str, str | Path | None]) -> None:
+    """Fail early (exit 2) when an output cannot be written, before any solving."""
+    for hint, target in targets:
+        if target is None:
+            continue
+        path = Path(target).resolve()
+        if hint == "--out":  # the folder and its parents are created; none may be a file
+            blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+            if blocking is not None:
+                raise click.BadParameter(f"'{blocking}' is a file, not a folder", param_hint=hint)
+        elif not path.parent.is_dir():
+            raise click.BadParameter(f"folder '{path.parent}' does not exist", param_hint=hint)
 
 
 def _money(x: float | None) -> str:
@@ -261,21 +377,39 @@ def _print_summary(solution: Solution, out: Path | None) -> None:
         st.add_row(r["hub"], r["asset_type"], f"{r['units']:g}")
     console.print(st)
     dt = Table(title="Dispatch per scenario")
-    for c in ("scenario", "hub", "mission", "type", "route", "units", "hours", "deadline"):
+    by = any(r.get("contributor") for r in solution.dispatch)
+    for c in ("scenario", "hub", "mission", "type", "route", *(("contributor",) if by else ()), "units", "hours", "deadline"):
         dt.add_column(c, justify="right" if c in ("units", "hours", "deadline") else "left")
     for r in solution.dispatch:
         dl = "—" if r["deadline_hours"] is None else f"{r['deadline_hours']:g}"
+        route = r["route"] + (f" (lift {r['lift_hub']})" if r.get("lift_hub") not in (None, r["hub"]) else "")
+        extra = (r.get("contributor") or "",) if by else ()
         dt.add_row(
             r["scenario"],
             r["hub"],
             r["mission"],
             r["asset_type"],
-            r["route"],
+            route,
+            *extra,
             f"{r['units']:g}",
             f"{r['response_hours']:.1f}",
             dl,
         )
     console.print(dt)
+    if solution.contributions:
+        ct = Table(title="Units per contributor")
+        for c in ("contributor", "hub", "asset type", "units"):
+            ct.add_column(c, justify="right" if c == "units" else "left")
+        for r in solution.contributions:
+            ct.add_row(r["contributor"], r["hub"], r["asset_type"], f"{r['units']:g}")
+        console.print(ct)
+    if solution.service_levels:
+        sl = Table(title="Service levels (tiered demands)")
+        for c in ("scenario", "tier", "units due", "within", "share"):
+            sl.add_column(c, justify="left" if c in ("scenario", "tier") else "right")
+        for r in solution.service_levels:
+            sl.add_row(r["scenario"], r["tier"], f"{r['units_due']:g}", f"{r['units_within']:g}", f"{100 * r['share']:.0f}%")
+        console.print(sl)
     if solution.unmet:
         ut = Table(title="Unmet within deadline (penalised)")
         for c in ("scenario", "mission", "type", "units"):
@@ -286,6 +420,16 @@ def _print_summary(solution: Solution, out: Path | None) -> None:
     if out is not None:
         console.print(f"written: {out}/solution.json and CSV tables")
 
+
+def _add_planner_commands() -> None:
+    """compare, sweep, marginal, plot and report live in `optimizer.planning_cli`."""
+    from optimizer.planning_cli import compare, marginal, plot, report, sweep
+
+    for command in (compare, sweep, marginal, plot, report):
+        main.add_command(command)
+
+
+_add_planner_commands()
 
 if __name__ == "__main__":
     main()

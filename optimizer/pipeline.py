@@ -19,7 +19,8 @@ from optimizer.loader import load_instance
 from optimizer.network import Arcs, Network, build_network, eligible_arcs
 from optimizer.schema import Classic
 from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import SolveOptions, SolveResult, solve_highs
+from optimizer.solve import SolveOptions, SolveResult
+from optimizer.solvers import solve_model
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def solve_prepared(prep: Prepared, options: SolveOptions | None = None) -> tuple
     """Solve a prepared model and read back the `Solution` (timings up to the solve)."""
     options = options or SolveOptions()
     t0 = time.perf_counter()
-    result, values = solve_highs(prep.model, options)
+    result, values = solve_model(prep.model, options)
     solve_s = time.perf_counter() - t0
     t = prep.timings
     timings = Timings(load=t.load, network=t.network, build=t.build, solve=solve_s, total=t.load + t.network + t.build + solve_s)

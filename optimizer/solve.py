@@ -40,6 +40,7 @@ class SolveOptions:
     log_file: str | None = None
     verbose: bool = False
     write_model: str | None = None  # .mps or .lp: the model exactly as the solver gets it
+    solver: str = "highs"  # a name in `optimizer.solvers.REGISTRY`
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ def configure(h: highspy.Highs, options: SolveOptions) -> None:
         h.setOptionValue("time_limit", float(options.time_limit))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     if options.threads is not None:
+        # HiGHS fixes its thread pool at the first run in a process: a later run asking for another
+        # count fails ("Not Set") unless the pool is reset first.
+        highspy.Highs.resetGlobalScheduler(True)
         h.setOptionValue("threads", int(options.threads))
     if options.seed is not None:
         h.setOptionValue("random_seed", int(options.seed))
