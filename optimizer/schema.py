@@ -201,7 +201,9 @@ class ServiceLevel(Record):
 
     share: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of units due within deadline_hours.")
     final_deadline_hours: NonNeg | None = Field(
-        None, description="Deadline for the rest (all units); without it or a factor, only demands with their own final_deadline_hours are tiered."
+        None,
+        description="Deadline for the rest (all units); without it or a factor, only demands "
+        "with their own final_deadline_hours are tiered.",
     )
     final_deadline_factor: Annotated[float, Field(ge=1)] | None = Field(
         None, description="Or: the final deadline as a multiple of each demand's deadline."
