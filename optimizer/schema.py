@@ -240,9 +240,7 @@ class Options(Record):
     )
     classic: Classic | None = None
     service_level: ServiceLevel | None = None
-    lend_mission_reserves: bool = Field(
-        True, description="Whether hubs marked mission_reserve may serve other missions at all."
-    )
+    lend_mission_reserves: bool = Field(True, description="Whether hubs marked mission_reserve may serve other missions at all.")
     great_circle: list[GreatCircle] = Field(default_factory=list)
 
 
