@@ -182,7 +182,9 @@ def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | No
     elif ms == M.kUnbounded:
         status = "unbounded"
     elif ms == M.kUnboundedOrInfeasible:
-        status = "infeasible"
+        # The reserve model cannot be unbounded: every column has a lower bound and the
+        # objective only non-negative costs, so "infeasible or unbounded" is infeasible.
+        status = "infeasible" if _bounded_below(h) else "unbounded"
     elif has_solution:
         status = "feasible"
     elif run_status == highspy.HighsStatus.kError:
@@ -206,6 +208,14 @@ def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | No
         message=h.modelStatusToString(ms),
     )
     return result, values
+
+
+def _bounded_below(h: highspy.Highs) -> bool:
+    """Whether the minimised objective is bounded below by the columns' bounds."""
+    lp = h.getLp()
+    cost = np.asarray(lp.col_cost_)
+    lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    return bool(np.all(np.where(cost > 0, np.isfinite(lower), True) & np.where(cost < 0, np.isfinite(upper), True)))
 
 
 def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
