@@ -76,6 +76,14 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
 @click.option("--radius", type=click.FloatRange(min=0), help="Coverage radius (hours) for --classic lscp/mclp/backup.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log (on stderr).")
 @click.option("--solver", default="highs", show_default=True, help="Solver to use (see `horizon solvers`).")
+@click.option(
+    "--method",
+    type=click.Choice(["ef", "ph"]),
+    default="ef",
+    show_default=True,
+    help="ef: the extensive form in one model; ph: progressive hedging with mpi-sppy (run under mpiexec for ranks).",
+)
+@click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
 @click.pass_context
 def solve(
     ctx: click.Context,
@@ -93,6 +101,8 @@ def solve(
     radius: float | None,
     verbose: bool,
     solver: str,
+    method: str,
+    ph_iterations: int | None,
 ) -> None:
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
     from optimizer.pipeline import solve as run_solve
@@ -124,6 +134,8 @@ def solve(
         from optimizer.solvers import get_solver
 
         get_solver(options.solver)  # unknown or unavailable: exit 2 before any work
+        if method == "ph":
+            return _solve_ph(instance, options, ph_iterations, chosen)
         solution = run_solve(instance, options, classic=chosen)
         if solution.status == "infeasible":
             raise InfeasibleError(
@@ -145,10 +157,28 @@ def solve(
         return solution
 
     solution = _run(ctx, work, as_json=as_json)
+    if solution is None:  # a non-zero MPI rank under --method ph: rank 0 prints and writes
+        return
+    if out is not None and method == "ph":
+        write_solution_dir(solution, out)
     if as_json:
         click.echo(solution.to_json())
     else:
         _print_summary(solution, out)
+
+
+def _solve_ph(instance: Path | None, options, iterations: int | None, classic) -> Solution | None:  # noqa: ANN001
+    """Progressive hedging (`optimizer.ph`); only rank 0 gets the solution."""
+    from optimizer.errors import InputError
+    from optimizer.ph import PHOptions, available, solve_ph
+
+    if classic is not None:
+        raise InputError("--method ph solves the reserve model; it does not combine with --classic")
+    if not available():
+        raise InputError("--method ph needs mpi-sppy and mpi4py (pip install 'horizon[ph]'; Debian openmpi-bin)")
+    ph_options = PHOptions() if iterations is None else PHOptions(max_iterations=iterations)
+    solution, _report = solve_ph(instance, ph_options, options)
+    return solution
 
 
 @main.command()
