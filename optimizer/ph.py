@@ -255,30 +255,41 @@ class LocalScenarios:
         inf if some scenario cannot be served)."""
         return self._pass(x, x)[1]
 
-    def grow(self, floor: np.ndarray) -> np.ndarray | None:
+    def grow(self, floor: np.ndarray, attempts: int = 5) -> np.ndarray | None:
         """A first stage ≥ `floor` that serves every scenario, or None.
 
         Scenario by scenario (rank by rank), each one adds what it needs on top of the
         first stage so far. Each answer satisfies the first-stage rows (fleet, space, budget,
         hub count: they are in every sub-model) and more stock or more open hubs never break
         a dispatch plan, so the last answer serves every scenario. Sequential, hence one
-        rank at a time: one solve per scenario in all.
+        rank at a time: one solve per scenario in all. When a scenario cannot be served on
+        top of the others' choices (a fleet or a hub's space used up), start again from
+        scratch with the scenarios that failed first (their rank first), a few times.
         """
-        x = np.maximum(floor, self.lower)
         rank, size = rank_and_size(self.comm)
-        failed = False
-        for r in range(size):
-            if r == rank and not failed:
-                for i in range(len(self.models)):
-                    result, values = self._solve(i, x, self.upper)
-                    if result.status != "optimal" or values is None:
-                        failed = True
-                        break
-                    v = values[self.cols]
-                    x = np.maximum(x, np.where(self.integer, np.round(v), v))
-            if size > 1:
-                x, failed = self.comm.bcast((x, failed), root=r)
-        return None if failed else x
+        priority: list[int] = []  # local scenarios that failed, hardest first
+        first_rank = 0
+        start = np.maximum(floor, self.lower)
+        for _ in range(attempts):
+            x, failed, owner = start.copy(), False, -1
+            for r in [first_rank] + [q for q in range(size) if q != first_rank]:
+                if r == rank and not failed:
+                    order = priority + [i for i in range(len(self.models)) if i not in priority]
+                    for i in order:
+                        result, values = self._solve(i, x, self.upper)
+                        if result.status != "optimal" or values is None:
+                            failed, owner = True, r
+                            if i not in priority:
+                                priority.insert(0, i)
+                            break
+                        v = values[self.cols]
+                        x = np.maximum(x, np.where(self.integer, np.round(v), v))
+                if size > 1:
+                    x, failed, owner = self.comm.bcast((x, failed, owner), root=r)
+            if not failed:
+                return x
+            first_rank, start = owner, self.lower.copy()
+        return None
 
     def shrink(self, x: np.ndarray) -> np.ndarray | None:
         """Every scenario keeps only what it uses of `x`; the union (max) still serves them
@@ -463,6 +474,9 @@ def lp_relaxation(lm: LinearModel, options: SolveOptions) -> tuple[float | None,
     if n:
         kinds = np.full(n, int(highspy.HighsVarType.kContinuous))
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType(int(k)) for k in kinds]))
+    # interior point (with crossover): 23 s against 35 s for dual simplex at 200 scenarios of
+    # 100x30x8, and simplex took 463 s at 400
+    h.setOptionValue("solver", "ipm")
     result, values = run_highs(h, mip=False)
     if result.status != "optimal" or values is None:
         return None, None
@@ -497,8 +511,8 @@ def _mpisppy_options(opts: PHOptions) -> dict[str, Any]:
         "verbose": False,
         "display_progress": bool(opts.verbose),
         "display_timing": False,
-        "iter0_solver_options": dict(sub, mipgap=0.0),
-        "iterk_solver_options": sub,
+        # iteration 0 (the trivial bound) to optimality; later iterations at `sub_mip_gap`
+        "solver_options_layers": [{"when": "iter0", "options": dict(sub, mipgap=0.0)}, {"when": "iterk", "options": sub}],
         "linearize_proximal_terms": True,
         "linearize_binary_proximal_terms": True,
         "time_limit": opts.time_limit,
