@@ -20,7 +20,7 @@ great-circle distance); a staging hub gets a road to its nearest node when one i
 
 Asset types cycle through the categories force, airlift, helicopter, force, force,
 helicopter, airlift, force, helicopter (``types=3`` gives one of each), each drawn from a
-template with figures from the facts file (`/work/shared/data/un-peacekeeping-facts.md`):
+template with figures from the facts file (`docs/un-peacekeeping-facts.md`):
 
 * force packages (rifle-company QRF, formed police unit, engineer company, mechanised
   company): holding $2.2–4.5 M a year per unit (reimbursement × headcount × 1.25),
