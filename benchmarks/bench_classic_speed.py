@@ -259,8 +259,9 @@ def render(cases: list[Case], command: str, opts: SolveOptions, repeats: int, st
         command,
         "```",
         "",
-        f"{os.cpu_count()} CPU(s), Python {platform.python_version()}, HiGHS {new_highs().version()},"
-        f" {time.strftime('%Y-%m-%d')}. Seconds, median of {repeats} run(s); HiGHS options for both runs:"
+        f"{os.cpu_count()} CPU(s) (load average {os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()},"
+        f" HiGHS {new_highs().version()}, horizon {code_version()}, {time.strftime('%Y-%m-%d')}."
+        f" Seconds, median of {repeats} run(s), horizon and raw alternating; HiGHS options for both runs:"
         f" mip_rel_gap {opts.mip_gap:g}, time limit {opts.time_limit if opts.time_limit else 'none'},"
         f" threads {opts.threads or 'HiGHS default'}.",
         "",
@@ -291,6 +292,9 @@ def render(cases: list[Case], command: str, opts: SolveOptions, repeats: int, st
             + f", raw {c.raw_status}. Non-HiGHS seconds in horizon: {over:.2f}"
             f" ({100 * over / c.median('total'):.0f}% of total)."
         )
+        if repeats > 1:
+            runs = ", ".join(f"{t:.1f}/{r:.1f}" for t, r in zip(c.seconds["total"], c.seconds["raw"]))
+            lines.append(f"  Each run, total/raw seconds: {runs}.")
         if c.spopt:
             lines.append(f"  spopt `PMedian.from_cost_matrix` (PuLP + CBC) on the same distance matrix: {c.spopt}.")
     if startup is not None:
@@ -299,6 +303,19 @@ def render(cases: list[Case], command: str, opts: SolveOptions, repeats: int, st
             " `horizon solve` imports (cli, pipeline, solution, solve, schema)."
         )
     return "\n".join(lines) + "\n"
+
+
+def code_version() -> str:
+    """Short commit of the horizon code that was imported, '+changes' when it differs from it."""
+    import optimizer
+
+    src = Path(optimizer.__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=src, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "optimizer", "models", "cli.py"], cwd=src).returncode
+    except (OSError, subprocess.CalledProcessError):
+        return "(commit unknown)"
+    return head.stdout.strip() + ("+changes" if dirty else "")
 
 
 def write_atomic(path: Path, text: str) -> None:
