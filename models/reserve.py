@@ -167,6 +167,16 @@ def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique rows of an (n × c) int array and, for each input row, its unique row number."""
     if len(keys) == 0:
         return np.zeros((0, keys.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # Encode each row as one integer (mixed radix) so the 1-D unique runs: `axis=0` is ~30x slower.
+    keys = np.asarray(keys, dtype=np.int64)
+    low = keys.min(axis=0)
+    span = keys.max(axis=0) - low + 1
+    if float(np.prod(span.astype(float))) < 2**62:
+        code = np.zeros(len(keys), dtype=np.int64)
+        for j in range(keys.shape[1]):
+            code = code * span[j] + (keys[:, j] - low[j])
+        codes, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        return keys[first], inverse.ravel()
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     return uniq, inverse.ravel()
 
