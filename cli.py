@@ -176,7 +176,10 @@ def _solve_ph(instance: Path | None, options, iterations: int | None, classic) -
         raise InputError("--method ph solves the reserve model; it does not combine with --classic")
     if not available():
         raise InputError("--method ph needs mpi-sppy and mpi4py (pip install 'horizon[ph]'; Debian openmpi-bin)")
-    ph_options = PHOptions() if iterations is None else PHOptions(max_iterations=iterations)
+    ph_options = PHOptions(
+        max_iterations=iterations if iterations is not None else PHOptions.max_iterations,
+        time_limit=options.time_limit,  # seconds for the PH iterations
+    )
     solution, _report = solve_ph(instance, ph_options, options)
     return solution
 
