@@ -48,6 +48,7 @@ class ModelData:
     demand_units: np.ndarray
     stock_bound: np.ndarray  # per type: most units that could ever be worth stationing
     stocked: tuple[tuple[int, int], ...]  # (hub, type) pairs with a stationed variable
+    stock_upper: np.ndarray  # per stocked pair: most units that hub could ever use of that type
     pledges: tuple[tuple[int, int, int], ...] = ()  # (hub, type, contributor) with a pledged variable
 
     @property
@@ -81,13 +82,15 @@ class FirstStage:
 
     stocked: tuple[tuple[int, int], ...]
     stock_bound: np.ndarray
+    stock_upper: np.ndarray
 
 
 def prepare(instance: Instance, network: Network, arcs: Arcs, first_stage: FirstStage | None = None) -> ModelData:
     """Derive the model's index arrays from the instance and the eligible arcs.
 
     `first_stage` fixes the (hub, type) pairs that get a stationed variable and their upper
-    bounds (by default: the pairs some arc or lift use needs, bounded by the peak need);
+    bounds (by default: the pairs some arc or lift use needs, each bounded by the most that
+    hub could dispatch of that type in any one scenario, see `_pair_need`);
     scenario sub-models for decomposition pass those of the full instance so that every
     sub-model has the same first-stage variables with the same bounds.
     """
@@ -131,8 +134,16 @@ def prepare(instance: Instance, network: Network, arcs: Arcs, first_stage: First
     lift_arcs = opt_lift[arcs.option] >= 0 if len(arcs) else np.zeros(0, dtype=bool)
     lift_use = set(zip(arcs.lift_hub[lift_arcs].tolist(), opt_lift[arcs.option][lift_arcs].tolist()))
     stocked = tuple(sorted(used | lift_use))
+    arc_upper = _arc_upper(d_units[arcs.demand], ~divisible[arc_type], instance.options.max_share_per_arc)
     if first_stage is not None:
-        stocked, peak = first_stage.stocked, first_stage.stock_bound
+        stocked, peak, upper = first_stage.stocked, first_stage.stock_bound, first_stage.stock_upper
+    else:
+        sigma = np.array([float(instance.types[t].sorties_per_window or 1.0) for t in types])
+        need = _pair_need(
+            arcs, d_scen, arc_type, arc_upper, d_units, opt_lift, opt_sorties, sigma, (len(scenarios), len(hubs), len(types))
+        )
+        sh, sk = (np.array([p[i] for p in stocked], dtype=np.int64) for i in (0, 1))
+        upper = np.minimum(need[sh, sk], peak[sk]) if stocked else np.zeros(0)
     contribs = instance.contributors_of
     pledges = tuple((h, k, c) for h, k in stocked for c in contribs.get(types[k], ()) if instance.accepts_hub(c, hubs[h]))
     return ModelData(
@@ -147,10 +158,11 @@ def prepare(instance: Instance, network: Network, arcs: Arcs, first_stage: First
         arc_sorties=opt_sorties[arcs.option] if len(arcs) else np.zeros(0),
         arc_lift=opt_lift[arcs.option] if len(arcs) else np.zeros(0, dtype=np.int64),
         arc_integer=~divisible[arc_type] if len(arcs) else np.zeros(0, dtype=bool),
-        arc_upper=_arc_upper(d_units[arcs.demand], ~divisible[arc_type], instance.options.max_share_per_arc),
+        arc_upper=arc_upper,
         demand_units=d_units,
         stock_bound=peak,
         stocked=stocked,
+        stock_upper=upper,
         pledges=pledges,
     )
 
@@ -161,6 +173,46 @@ def _arc_upper(units: np.ndarray, integer: np.ndarray, share: float | None) -> n
         return units.astype(float)
     cap = units * share
     return np.where(integer, np.floor(cap + 1e-9), cap)
+
+
+def _pair_need(
+    arcs: Arcs,
+    d_scen: np.ndarray,
+    arc_type: np.ndarray,
+    arc_upper: np.ndarray,
+    d_units: np.ndarray,
+    opt_lift: np.ndarray,
+    opt_sorties: np.ndarray,
+    sigma: np.ndarray,
+    shape: tuple[int, int, int],
+) -> np.ndarray:
+    r"""(hubs × types) array: the most units of a type a hub could use in any one scenario.
+
+    Stock beyond it is never dispatched, so capping :math:`z_{hk}` there (and in the
+    linking row :math:`z_{hk} \le M_{hk} y_h`) keeps every optimum while tightening the
+    relaxation: with one bound per type, a hub that reaches one small mission got the
+    big-M of the busiest. A unit counts once per (demand, hub) whatever the options; lift
+    counts its own missions' units plus the sorties it could fly, in aircraft (rounded up).
+    """
+    n_s, n_h, n_k = shape
+    need = np.zeros(shape)
+    if len(arcs) == 0:
+        return np.zeros((n_h, n_k))
+    # direct use: units each (demand, hub) could take, summed per (scenario, hub, type)
+    dh, first, inverse = np.unique(arcs.demand * n_h + arcs.hub, return_index=True, return_inverse=True)
+    units = np.minimum(np.bincount(inverse.ravel(), weights=arc_upper, minlength=len(dh)), d_units[dh // n_h])
+    np.add.at(need, (d_scen[dh // n_h], dh % n_h, arc_type[first]), units)
+    # lift use: sorties each (demand, lift hub, lift type) could need, in aircraft-windows
+    lifted = np.flatnonzero(opt_lift[arcs.option] >= 0)
+    if len(lifted):
+        lift = opt_lift[arcs.option[lifted]]
+        sorties = opt_sorties[arcs.option[lifted]] * d_units[arcs.demand[lifted]]
+        key = (arcs.demand[lifted] * n_h + arcs.lift_hub[lifted]) * n_k + lift
+        order = np.lexsort((-sorties, key))
+        keep = order[np.r_[True, key[order][1:] != key[order][:-1]]]
+        d, g, ll = arcs.demand[lifted][keep], arcs.lift_hub[lifted][keep], lift[keep]
+        np.add.at(need, (d_scen[d], g, ll), sorties[keep] / sigma[ll])
+    return np.ceil(need - 1e-9).max(axis=0)
 
 
 def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +255,7 @@ def define_variables(lm: LinearModel, data: ModelData) -> None:
     lm.add_vars(
         "stationed",
         len(data.stocked),
-        upper=data.stock_bound[kk] if len(kk) else 0.0,
+        upper=data.stock_upper,
         integer=~divisible[kk] if len(kk) else False,
         keys=[(data.hubs[h], data.types[k]) for h, k in data.stocked],
     )
@@ -369,7 +421,7 @@ def define_hub_capacity(lm: LinearModel, data: ModelData) -> None:
         n,
         np.concatenate([idx, idx]),
         np.concatenate([z.col(idx), y.col(hh)]),
-        np.concatenate([_ones(n), -data.stock_bound[kk]]) if n else np.zeros(0),
+        np.concatenate([_ones(n), -data.stock_upper]) if n else np.zeros(0),
         upper=0.0,
         keys=z.keys,
     )

@@ -133,7 +133,7 @@ def scenario_instance(instance: Instance, name: str) -> Instance:
 def first_stage_of(instance: Instance, network: Network) -> FirstStage:
     """The first-stage index and bounds of the full instance (what the EF would use)."""
     data = prepare(instance, network, eligible_arcs(instance, network))
-    return FirstStage(stocked=data.stocked, stock_bound=data.stock_bound)
+    return FirstStage(stocked=data.stocked, stock_bound=data.stock_bound, stock_upper=data.stock_upper)
 
 
 def build_scenario(instance: Instance, name: str, network: Network, first_stage: FirstStage) -> tuple[LinearModel, ModelData]:
