@@ -7,6 +7,7 @@ the explanation), 4 no solution or solver failure. `--debug` shows tracebacks.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import replace
@@ -25,14 +26,35 @@ EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
 err_console = Console(stderr=True, highlight=False)
 
 
+def _mpi_rank() -> int:
+    """This process's rank when started by mpiexec (0 otherwise), read from the launcher's
+    environment so that no MPI is initialised just to know whether to speak."""
+    for var in ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
+
+
 def _fail(exc: HorizonError, debug: bool, as_json: bool = False) -> None:
+    """Report `exc` and exit with its code; under mpiexec every rank meets the same error and
+    only rank 0 reports it."""
     if debug:
         raise exc
+    if _mpi_rank() != 0:
+        sys.exit(exc.exit_code)
     if as_json:
         kind = {EXIT_INPUT: "invalid", EXIT_INFEASIBLE: "infeasible"}.get(exc.exit_code, "error")
         click.echo(json.dumps({"status": kind, "errors": exc.messages, "message": exc.headline}, indent=2))
     err_console.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
     sys.exit(exc.exit_code)
+
+
+def _abort_other_ranks(code: int) -> None:
+    """An unexpected error may hit one rank only: stop the others rather than leave them
+    waiting in a collective call."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1:
+        mpi.COMM_WORLD.Abort(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,7 +75,10 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback without --debug
         if debug:
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (run with --debug for details)")
+        rank = _mpi_rank()
+        where = f" (rank {rank})" if rank else ""
+        err_console.print(f"[bold red]internal error{where}:[/] {type(exc).__name__}: {exc} (run with --debug for details)")
+        _abort_other_ranks(EXIT_SOLVER)
         sys.exit(EXIT_SOLVER)
 
 

@@ -21,53 +21,23 @@ agree. Medians over `--repeats`.
 from __future__ import annotations
 
 import argparse
-import gc
-import math
-import statistics
 import sys
-import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import highspy
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
+from common import STAGES, Comparison, arg_parser, export_mps, markdown_table, work_folder  # noqa: E402
 
-import optimizer.solve as solve_mod
-from optimizer.generate import generate_spec
-from optimizer.loader import default_instance_path
-from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import SolveOptions
-from optimizer.writer import write_instance
-
-OBJECTIVE_RTOL = 1e-6
-COLUMNS = ("load", "network", "build", "transfer", "highs", "readback", "total", "raw_read", "raw_run", "raw")
+from optimizer.generate import generate_spec  # noqa: E402
+from optimizer.loader import default_instance_path  # noqa: E402
+from optimizer.solve import SolveOptions  # noqa: E402
+from optimizer.writer import write_instance  # noqa: E402
 
 
 @dataclass
-class CaseResult:
+class CaseResult(Comparison):
     label: str
     size: str = ""
-    status: str = ""
-    objective: float | None = None
-    gap: float | None = None
-    raw_status: str = ""
-    raw_objective: float | None = None
-    seconds: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in COLUMNS})
-
-    def median(self, col: str) -> float:
-        return statistics.median(self.seconds[col]) if self.seconds[col] else math.nan
-
-    @property
-    def ratio(self) -> float:
-        raw = self.median("raw")
-        return self.median("total") / raw if raw > 0 else math.nan
-
-    @property
-    def objectives_agree(self) -> bool:
-        a, b = self.objective, self.raw_objective
-        if a is None or b is None:
-            return a is None and b is None
-        return abs(a - b) <= OBJECTIVE_RTOL * max(1.0, abs(a), abs(b))
 
 
 def parse_size(text: str) -> tuple[int, int, int, int]:
@@ -80,93 +50,32 @@ def parse_size(text: str) -> tuple[int, int, int, int]:
     return parts  # type: ignore[return-value]
 
 
-def highs_options(h: highspy.Highs, opts: SolveOptions) -> None:
-    """The options `solve_highs` sets, for the raw run."""
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
-    if opts.time_limit is not None:
-        h.setOptionValue("time_limit", float(opts.time_limit))
-    if opts.threads is not None:
-        h.setOptionValue("threads", int(opts.threads))
-    if opts.seed is not None:
-        h.setOptionValue("random_seed", int(opts.seed))
-
-
-def export_mps(path: Path, mps: Path) -> str:
-    """Build the model as the pipeline does and write exactly what HiGHS receives."""
-    prep = prepare(path)
-    h = solve_mod.new_highs()
-    solve_mod.pass_model(h, prep.model)  # exactly what solve_highs hands HiGHS
-    with solve_mod._stdout_to_stderr():
-        h.writeModel(str(mps))
-    lp = h.getLp()
-    n_int = sum(1 for v in lp.integrality_ if v == highspy.HighsVarType.kInteger)
-    return f"{h.getNumCol()} cols ({n_int} int) × {h.getNumRow()} rows, {h.getNumNz()} nz, {len(prep.arcs)} arcs"
-
-
-def raw_solve(mps: Path, opts: SolveOptions) -> tuple[float, float, str, float | None]:
-    """(read s, run s, status, objective) of the MPS in a fresh highspy.Highs()."""
-    with solve_mod._stdout_to_stderr():
-        h = highspy.Highs()
-    highs_options(h, opts)
-    t0 = time.perf_counter()
-    h.readModel(str(mps))
-    t1 = time.perf_counter()
-    with solve_mod._stdout_to_stderr():
-        h.run()
-    t2 = time.perf_counter()
-    status = h.modelStatusToString(h.getModelStatus())
-    info = h.getInfo()
-    objective = float(info.objective_function_value) if info.primal_solution_status == 2 else None
-    return t1 - t0, t2 - t1, status, objective
-
-
 def run_case(label: str, path: Path, repeats: int, opts: SolveOptions, workdir: Path) -> CaseResult:
     res = CaseResult(label)
     mps = workdir / f"{path.stem}.mps"
     res.size = export_mps(path, mps)
     for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        prep = prepare(path)
-        solution, result = solve_prepared(prep, opts)
-        total = time.perf_counter() - t0
-        t = prep.timings
-        s = res.seconds
-        s["load"].append(t.load)
-        s["network"].append(t.network)
-        s["build"].append(t.build)
-        s["transfer"].append(result.transfer_seconds)
-        s["highs"].append(result.seconds)
-        s["readback"].append(total - t.load - t.network - t.build - result.transfer_seconds - result.seconds)
-        s["total"].append(total)
-        res.status, res.objective, res.gap = solution.status, solution.objective, solution.gap
-        del prep, solution
-        gc.collect()
-        read_s, run_s, res.raw_status, res.raw_objective = raw_solve(mps, opts)
-        s["raw_read"].append(read_s)
-        s["raw_run"].append(run_s)
-        s["raw"].append(read_s + run_s)
+        res.time_horizon(path, opts)
+        res.time_raw(mps, opts)
     return res
 
 
 def render(results: list[CaseResult], markdown: bool) -> str:
-    head = ["instance", *COLUMNS, "total/raw", "objective", "raw objective", "agree"]
+    head = ["instance", *STAGES, "total/raw", "objective", "raw objective", "agree"]
     rows = []
     for r in results:
         rows.append(
             [
                 r.label,
-                *(f"{r.median(c):.3f}" for c in COLUMNS),
+                *(f"{r.median(c):.3f}" for c in STAGES),
                 f"{r.ratio:.2f}",
                 f"{r.objective:,.0f}" if r.objective is not None else r.status,
                 f"{r.raw_objective:,.0f}" if r.raw_objective is not None else r.raw_status,
-                "yes" if r.objectives_agree else "NO",
+                "yes" if r.agree else "NO",
             ]
         )
     if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines = markdown_table(head, rows)
     else:
         widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head))]
         lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
@@ -179,7 +88,7 @@ def render(results: list[CaseResult], markdown: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = arg_parser(__doc__)
     ap.add_argument(
         "--size",
         action="append",
@@ -201,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--repeats must be at least 1")
     opts = SolveOptions(time_limit=args.time_limit, mip_gap=0.0, threads=args.threads)
 
-    with tempfile.TemporaryDirectory(prefix="horizon-bench-") as tmp:
-        workdir = args.keep or Path(tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.keep, "horizon-bench-") as workdir:
         cases: list[tuple[str, Path]] = []
         if not args.no_bundled:
             bundled = default_instance_path()
@@ -223,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_case(label, path, args.repeats, opts, workdir))
     print(f"Seconds (median of {args.repeats}); raw = fresh highspy.Highs() readModel + run of the same model as MPS.")
     print(render(results, args.markdown))
-    return 0 if all(r.objectives_agree for r in results) else 1
+    return 0 if all(r.agree for r in results) else 1
 
 
 if __name__ == "__main__":

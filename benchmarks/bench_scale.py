@@ -30,11 +30,13 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
+from common import ROOT, arg_parser, machine_note, stage_seconds, work_folder  # noqa: E402
+
 DEFAULT_OUT = ROOT / "docs" / "scale"
 
 
@@ -63,14 +65,9 @@ def ef_child(path: str, time_limit: float | None) -> dict:
     rss_built = peak_rss_mib()
     sol, result = solve_prepared(prep, SolveOptions(time_limit=time_limit))
     wall = time.perf_counter() - t0
-    t = sol.timings
     return {
-        "load": t.load,
-        "network": t.network,
-        "build": t.build,
-        "transfer": result.transfer_seconds,
-        "highs": result.seconds,
-        "solve": t.solve,
+        **stage_seconds(sol.timings, result),
+        "solve": sol.timings.solve,
         "total": wall,
         "peak_rss_mib": peak_rss_mib(),
         "peak_rss_after_build_mib": rss_built,
@@ -128,6 +125,13 @@ def write_generated(missions: int, hubs: int, types: int, scenarios: int, seed: 
     return path
 
 
+def generated(args: argparse.Namespace) -> Iterator[tuple[int, Path]]:
+    """(S, instance file) for each --scenarios size, written when reached; kept only with --keep."""
+    with work_folder(args.keep, "bench-scale-") as work:
+        for s in args.scenarios:
+            yield s, write_generated(args.missions, args.hubs, args.types, s, args.seed, work)
+
+
 def run_child(args: list[str], timeout: float | None) -> dict:
     """Run this script as a child; its last stdout line is the JSON result."""
     t0 = time.perf_counter()
@@ -139,11 +143,6 @@ def run_child(args: list[str], timeout: float | None) -> dict:
     if proc.returncode != 0 or not lines:
         return {"status": "error", "error": (proc.stderr or "")[-2000:], "returncode": proc.returncode}
     return json.loads(lines[-1])
-
-
-def machine_note() -> dict:
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
-    return {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in load], "python": sys.version.split()[0]}
 
 
 def fmt(x: float | None, spec: str = ".1f") -> str:
@@ -238,23 +237,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_ef(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    work.mkdir(parents=True, exist_ok=True)
     m, h, k = args.missions, args.hubs, args.types
     rows = []
-    try:
-        for s in args.scenarios:
-            path = write_generated(m, h, k, s, args.seed, work)
-            child = [sys.executable, __file__, "_ef", str(path)]
-            if args.time_limit:
-                child += ["--time-limit", str(args.time_limit)]
-            r = run_child(child, None if not args.time_limit else args.time_limit * 2 + 600)
-            r["scenarios"] = s
-            rows.append(r)
-            print(json.dumps(r), file=sys.stderr, flush=True)
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+    for s, path in generated(args):
+        child = [sys.executable, __file__, "_ef", str(path)]
+        if args.time_limit:
+            child += ["--time-limit", str(args.time_limit)]
+        r = run_child(child, None if not args.time_limit else args.time_limit * 2 + 600)
+        r["scenarios"] = s
+        rows.append(r)
+        print(json.dumps(r), file=sys.stderr, flush=True)
     title = f"EF, generated {m}×{h}×{k}×S (seed {args.seed}), HiGHS time limit {args.time_limit or 'none'} s"
     result = {"instance": f"{m}x{h}x{k}xS", "seed": args.seed, "time_limit": args.time_limit, "machine": machine_note()}
     result["rows"] = rows
@@ -273,38 +265,31 @@ def cmd_ef(args: argparse.Namespace) -> int:
 def cmd_ph(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    work.mkdir(parents=True, exist_ok=True)
     m, h, k = args.missions, args.hubs, args.types
     results = []
-    try:
-        for s in args.scenarios:
-            path = write_generated(m, h, k, s, args.seed, work)
-            row: dict = {"scenarios": s, "instance": f"{m}x{h}x{k}x{s}", "seed": args.seed}
-            mpiexec = shutil.which("mpiexec")
-            cmd = [sys.executable, __file__, "_ph", str(path), "--ph-iterations", str(args.ph_iterations)]
-            cmd += ["--ph-rho", str(args.ph_rho)]
-            if args.ph_time_limit:
-                cmd += ["--time-limit", str(args.ph_time_limit)]
-            if args.improve_time_limit:
-                cmd += ["--improve-time-limit", str(args.improve_time_limit)]
-            if args.ranks > 1:
-                if mpiexec is None:
-                    raise SystemExit("mpiexec not found (apt-get install openmpi-bin)")
-                extra = ["--allow-run-as-root", "--oversubscribe"] if os.geteuid() == 0 else ["--oversubscribe"]
-                cmd = [mpiexec, "-n", str(args.ranks), *extra, *cmd]
-            t0 = time.perf_counter()
-            row["ph"] = run_child(cmd, args.timeout)
-            row["ph"]["wall_outside"] = time.perf_counter() - t0
-            print(json.dumps(row["ph"]), file=sys.stderr, flush=True)
-            if args.ef_time_limit:
-                child = [sys.executable, __file__, "_ef", str(path), "--time-limit", str(args.ef_time_limit)]
-                row["ef"] = run_child(child, args.ef_time_limit * 2 + 600)
-                print(json.dumps(row["ef"]), file=sys.stderr, flush=True)
-            results.append(row)
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+    for s, path in generated(args):
+        row: dict = {"scenarios": s, "instance": f"{m}x{h}x{k}x{s}", "seed": args.seed}
+        mpiexec = shutil.which("mpiexec")
+        cmd = [sys.executable, __file__, "_ph", str(path), "--ph-iterations", str(args.ph_iterations)]
+        cmd += ["--ph-rho", str(args.ph_rho)]
+        if args.ph_time_limit:
+            cmd += ["--time-limit", str(args.ph_time_limit)]
+        if args.improve_time_limit:
+            cmd += ["--improve-time-limit", str(args.improve_time_limit)]
+        if args.ranks > 1:
+            if mpiexec is None:
+                raise SystemExit("mpiexec not found (apt-get install openmpi-bin)")
+            extra = ["--allow-run-as-root", "--oversubscribe"] if os.geteuid() == 0 else ["--oversubscribe"]
+            cmd = [mpiexec, "-n", str(args.ranks), *extra, *cmd]
+        t0 = time.perf_counter()
+        row["ph"] = run_child(cmd, args.timeout)
+        row["ph"]["wall_outside"] = time.perf_counter() - t0
+        print(json.dumps(row["ph"]), file=sys.stderr, flush=True)
+        if args.ef_time_limit:
+            child = [sys.executable, __file__, "_ef", str(path), "--time-limit", str(args.ef_time_limit)]
+            row["ef"] = run_child(child, args.ef_time_limit * 2 + 600)
+            print(json.dumps(row["ef"]), file=sys.stderr, flush=True)
+        results.append(row)
     doc = {"machine": machine_note(), "ranks": args.ranks, "ph_iterations": args.ph_iterations, "rho": args.ph_rho}
     doc["runs"] = results
     (out / "ph.json").write_text(json.dumps(doc, indent=2) + "\n")
@@ -340,7 +325,7 @@ def cmd_ph(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = arg_parser(__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("ef", "ph"):
         p = sub.add_parser(name)

@@ -496,6 +496,21 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
     # In-mission reserves: the mission whose node hosts the hub (None for ordinary hubs).
     reserve_of = np.array([h.node if h.mission_reserve else "" for h in instance.hubs], dtype=object)
     lend_reserves = instance.options.lend_mission_reserves
+    hub_pos = {h.node: i for i, h in enumerate(instance.hubs)}
+    # Hubs at a node a scenario closes: they neither dispatch (see the disrupted options) nor lend lift.
+    closed_hubs = {
+        sc.id: np.array(sorted(hub_pos[n] for n in sc.disruption.closed_nodes if n in hub_pos), dtype=np.int64)
+        for sc in instance.spec.scenarios
+        if sc.disruption is not None and sc.disruption.closed_nodes
+    }
+
+    def withheld(owner: np.ndarray, mission: str, scenario: str) -> np.ndarray:
+        """In-mission reserves kept home: another mission's reserve, unless lending is on and it is calm."""
+        lent = (owner != "") & (owner != mission)
+        if not lent.any():
+            return lent
+        return lent & np.isin(owner, list(instance.in_crisis[scenario])) if lend_reserves else lent
+
     for d_idx, d in enumerate(instance.demands):
         j = network.mission_index(d.mission)
         disrupted = d.scenario if d.scenario in network.scenario_options else None
@@ -508,17 +523,19 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
                 if len(hubs)
             ]
         for o_idx, hubs, lift_hubs, hrs, cst in memo[mk]:
+            borrowed = (lift_hubs >= 0) & (lift_hubs != hubs)
+            blocked = np.zeros(len(hubs), dtype=bool)
             if instance.has_mission_reserves:
-                owner = reserve_of[hubs]
-                lent = (owner != "") & (owner != d.mission)
-                if lent.any():
-                    blocked = lent & (
-                        np.isin(owner, list(instance.in_crisis[d.scenario])) if lend_reserves else np.ones(len(hubs), bool)
-                    )
-                    keep = ~blocked
-                    hubs, lift_hubs, hrs, cst = hubs[keep], lift_hubs[keep], hrs[keep], cst[keep]
-                    if not len(hubs):
-                        continue
+                blocked |= withheld(reserve_of[hubs], d.mission, d.scenario)
+                if borrowed.any():
+                    blocked |= borrowed & withheld(reserve_of[np.maximum(lift_hubs, 0)], d.mission, d.scenario)
+            if d.scenario in closed_hubs and borrowed.any():
+                blocked |= borrowed & np.isin(lift_hubs, closed_hubs[d.scenario])
+            if blocked.any():
+                keep = ~blocked
+                hubs, lift_hubs, hrs, cst = hubs[keep], lift_hubs[keep], hrs[keep], cst[keep]
+                if not len(hubs):
+                    continue
             contribs = instance.contributors_of.get(d.type)
             if contribs is None:
                 groups = [(np.arange(len(hubs)), -1)]

@@ -500,9 +500,11 @@ def rounded(xbar: np.ndarray, integer: np.ndarray, upper: np.ndarray, up: bool) 
 
 
 # --- PH ------------------------------------------------------------------------------------
-def _mpisppy_options(opts: PHOptions) -> dict[str, Any]:
+def _mpisppy_options(opts: PHOptions, threads: int | None = None) -> dict[str, Any]:
     # Scenario sub-MIPs are small: HiGHS's feasibility-jump heuristic costs more than it saves.
     sub: dict[str, Any] = {"mipgap": float(opts.sub_mip_gap), "mip_heuristic_run_feasibility_jump": False}
+    if threads is not None:
+        sub["threads"] = int(threads)
     return {
         "solver_name": opts.solver_name,
         "PHIterLimit": int(opts.max_iterations),
@@ -572,7 +574,7 @@ def run_ph(
             raise InputError("--method ph needs mpi-sppy (pip install mpi-sppy; mpi4py for several ranks)") from exc
 
         ph = PH(
-            _mpisppy_options(ph_options),
+            _mpisppy_options(ph_options, solve_options.threads),
             names,
             scenario_creator,
             scenario_creator_kwargs={"instance": instance, "network": network, "first_stage": first_stage},
@@ -596,7 +598,7 @@ def run_ph(
 
     # Incumbent: x̄ rounded (down/up), as is and repaired, each evaluated on every scenario.
     t0 = time.perf_counter()
-    eval_options = SolveOptions(mip_gap=0.0, seed=solve_options.seed)
+    eval_options = SolveOptions(mip_gap=0.0, seed=solve_options.seed, threads=solve_options.threads)
     n_hubs = local[0]._horizon[0].vars["open_hub"].size
     stocked_hub = local[0]._horizon[1].stocked_hub
     scen = LocalScenarios([(float(m._mpisppy_probability), m._horizon[0]) for m in local], stocked_hub, eval_options, comm)
@@ -680,9 +682,13 @@ def solve_ph(
     t0 = time.perf_counter()
     network = build_network(instance)
     network_s = time.perf_counter() - t0
-    # threads are left to HiGHS: it cannot change its thread count after the first run in a process
+    # --threads holds for every HiGHS run of this rank (sub-problems, LP relaxation, final solve)
     final_options = SolveOptions(
-        mip_gap=0.0, seed=solve_options.seed, log_file=solve_options.log_file, verbose=solve_options.verbose
+        mip_gap=0.0,
+        seed=solve_options.seed,
+        threads=solve_options.threads,
+        log_file=solve_options.log_file,
+        verbose=solve_options.verbose,
     )
     # Rank 0 builds the full model (for the Solution) and, if asked, solves its LP relaxation.
     t0 = time.perf_counter()
@@ -788,6 +794,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, help="seconds for the PH iterations")
     parser.add_argument("--improve-time-limit", type=float, help="seconds per candidate for the incumbent's local search")
     parser.add_argument("--no-lp", action="store_true", help="no EF LP relaxation (bound and incumbent start): PH alone")
+    parser.add_argument("--threads", type=int, help="HiGHS threads per rank")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     ph_options = PHOptions(
@@ -802,7 +809,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     comm = world()
     rank, _ = rank_and_size(comm)
     try:
-        solution, report = solve_ph(args.instance, ph_options, SolveOptions(), comm)
+        solution, report = solve_ph(args.instance, ph_options, SolveOptions(threads=args.threads), comm)
     except HorizonError as exc:
         if rank == 0:
             print(f"error: {exc.render()}", file=sys.stderr)

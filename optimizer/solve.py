@@ -141,6 +141,18 @@ def write_model(h: highspy.Highs, lm: LinearModel, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
+_POOL_THREADS: list[int] = []  # the thread count HiGHS's process-wide pool was last reset to
+
+
+def _thread_pool(threads: int) -> None:
+    """HiGHS fixes its (process-wide) thread pool at the first run: a later run asking for
+    another count fails ("Not Set") unless the pool is reset first. Reset only on a change, so
+    that the many small solves of a decomposition keep one pool."""
+    if _POOL_THREADS != [threads]:
+        highspy.Highs.resetGlobalScheduler(True)
+        _POOL_THREADS[:] = [threads]
+
+
 def configure(h: highspy.Highs, options: SolveOptions) -> None:
     """Translate generic options to HiGHS option names."""
     h.setOptionValue("output_flag", bool(options.verbose or options.log_file))
@@ -151,9 +163,7 @@ def configure(h: highspy.Highs, options: SolveOptions) -> None:
         h.setOptionValue("time_limit", float(options.time_limit))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     if options.threads is not None:
-        # HiGHS fixes its thread pool at the first run in a process: a later run asking for another
-        # count fails ("Not Set") unless the pool is reset first.
-        highspy.Highs.resetGlobalScheduler(True)
+        _thread_pool(int(options.threads))
         h.setOptionValue("threads", int(options.threads))
     if options.seed is not None:
         h.setOptionValue("random_seed", int(options.seed))

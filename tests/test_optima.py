@@ -135,15 +135,8 @@ def test_worst_case_differs_from_expected_and_budget_binds():
 
 
 def test_bundled_default_instance_rechecks():
-    path = ROOT / "un-2009.yaml"
-    if not path.exists():
-        pytest.skip("instances/un-2009.yaml not written yet")
-    try:
-        inst = load_instance(path)
-    except Exception as exc:  # noqa: BLE001 - being written concurrently
-        pytest.skip(f"un-2009.yaml does not load yet: {exc}")
-    if unsupported_features(inst.spec):
-        pytest.skip(f"re-check does not model {unsupported_features(inst.spec)}")
+    inst = load_instance(ROOT / "un-2009.yaml")
+    assert unsupported_features(inst.spec) == []
     from optimizer.pipeline import prepare, solve_prepared
 
     sol, _ = solve_prepared(prepare(inst), SolveOptions(time_limit=20))

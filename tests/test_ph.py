@@ -118,24 +118,40 @@ def _mpiexec() -> str | None:
     return shutil.which("mpiexec")
 
 
+def _run_two_ranks(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    cmd = [_mpiexec(), "-n", "2"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    # env: Python's snapshot, not the C environment that this process's own MPI_Init (mpi-sppy
+    # imports mpi4py) has extended: a child mpiexec that inherits those variables fails silently.
+    return subprocess.run(
+        [*cmd, "--oversubscribe", sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+
+
+def _one_document(stdout: str) -> dict:
+    text = stdout.strip()
+    doc, end = json.JSONDecoder().raw_decode(text)
+    assert text[end:].strip() == "", f"more than one document on stdout: {text[end:][:200]!r}"
+    return doc
+
+
+HORIZON = ["-c", "import sys; from cli import main; sys.exit(main())"]  # `horizon`, from this checkout
+
+
 @pytest.mark.skipif(_mpiexec() is None, reason="needs mpiexec and mpi4py")
 def test_mpiexec_two_ranks_print_one_json_document(tmp_path: Path):
     path = tmp_path / "inst.yaml"
     write_instance(generate_spec(8, 4, 3, 8, 2), path)
     out_dir = tmp_path / "out"
-    cmd = [_mpiexec(), "-n", "2"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-run-as-root")
-    cmd += ["--oversubscribe", sys.executable, "-m", "optimizer.ph", str(path), "--json", "--ph-iterations", "2"]
-    cmd += ["--out", str(out_dir)]
-    # env: Python's snapshot, not the C environment that this process's own MPI_Init (mpi-sppy
-    # imports mpi4py) has extended: a child mpiexec that inherits those variables fails silently.
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env=dict(os.environ))
+    proc = _run_two_ranks(["-m", "optimizer.ph", str(path), "--json", "--ph-iterations", "2", "--out", str(out_dir)])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    decoder = json.JSONDecoder()
-    text = proc.stdout.strip()
-    doc, end = decoder.raw_decode(text)
-    assert text[end:].strip() == "", f"more than one document on stdout: {text[end:][:200]!r}"
+    doc = _one_document(proc.stdout)
     assert doc["solver"] == "mpisppy-ph+highs"
     assert doc["status"] in ("optimal", "feasible")
     assert "2 rank(s)" in doc["message"]
@@ -143,3 +159,27 @@ def test_mpiexec_two_ranks_print_one_json_document(tmp_path: Path):
     assert doc["objective"] >= ef.objective * (1 - REL)
     assert doc["bound"] <= ef.objective * (1 + REL)
     assert json.loads((out_dir / "solution.json").read_text())["objective"] == doc["objective"]
+
+
+@pytest.mark.skipif(_mpiexec() is None, reason="needs mpiexec and mpi4py")
+def test_horizon_solve_under_mpiexec_speaks_once(tmp_path: Path):
+    """`mpiexec -n 2 horizon solve --method ph`: one JSON document, one set of files, and an
+    input error reported once with exit code 2."""
+    path = tmp_path / "inst.yaml"
+    write_instance(generate_spec(8, 4, 3, 8, 2), path)
+    out_dir = tmp_path / "out"
+    args = ["solve", str(path), "--method", "ph", "--json", "--ph-iterations", "2", "--threads", "1", "--out", str(out_dir)]
+    proc = _run_two_ranks([*HORIZON, *args])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = _one_document(proc.stdout)
+    assert "2 rank(s)" in doc["message"]
+    assert json.loads((out_dir / "solution.json").read_text())["objective"] == doc["objective"]
+    assert not list(tmp_path.glob("out*/*.tmp*"))
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    proc = _run_two_ranks([*HORIZON, "solve", str(bad), "--method", "ph", "--json"])
+    assert proc.returncode == 2
+    assert _one_document(proc.stdout)["status"] == "invalid"
+    assert proc.stderr.count("nodes: required field is missing") == 1
+    assert "Traceback" not in proc.stderr

@@ -145,8 +145,8 @@ def test_hand_solved_policies():
     assert ms["pooled"]["mean_response_hours"] == pytest.approx(0.4 * 2 + 0.4 * 2 + 0.2 * 4)
     assert ms["pooled"]["worst_response_hours"] == pytest.approx(4.0)
     assert ms["dedicated"]["units"] == {"qrf": 3.0}
-    # every policy's plan is a valid plan of the comparison instance (mission_reserve only removes
-    # arcs, and the independent re-check does not model it)
+    # every policy's plan is a valid plan of the comparison instance once the in-mission reserve flags
+    # are dropped (the policies set them differently, and mission_reserve only removes arcs)
     plain = comp.base.derive(hubs=[h.model_copy(update={"mission_reserve": False}) for h in comp.base.spec.hubs])
     assert all(h.mission_reserve for h in comp.base.spec.hubs if h.node != "H")
     for o in comp.outcomes:
