@@ -108,6 +108,13 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
     show_default=True,
     help="ef: the extensive form in one model; ph: progressive hedging with mpi-sppy (run under mpiexec for ranks).",
 )
+@click.option(
+    "--start",
+    type=click.Choice(["auto", "lp-neighbourhood", "none"]),
+    default="auto",
+    show_default=True,
+    help="HiGHS: first find an incumbent near the LP relaxation (auto: for models of 10,000+ columns).",
+)
 @click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
 @click.pass_context
 def solve(
@@ -127,6 +134,7 @@ def solve(
     verbose: bool,
     solver: str,
     method: str,
+    start: str,
     ph_iterations: int | None,
 ) -> None:
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
@@ -147,6 +155,7 @@ def solve(
         verbose=verbose,
         write_model=write_model,
         solver=solver.strip().lower(),
+        start=start,
     )
 
     if (p is not None or radius is not None) and classic is None:

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
-from common import ROOT, arg_parser, machine_note, stage_seconds, work_folder  # noqa: E402
+from common import ROOT, arg_parser, machine_note, stage_seconds, work_folder, write_atomic  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "scale"
 
@@ -46,7 +46,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def ef_child(path: str, time_limit: float | None) -> dict:
+def ef_child(path: str, time_limit: float | None, start: str = "auto") -> dict:
     """Solve one instance file with the EF path; return the measurements."""
     from optimizer.pipeline import prepare, solve_prepared
     from optimizer.solve import SolveOptions
@@ -63,7 +63,7 @@ def ef_child(path: str, time_limit: float | None) -> dict:
         "arcs": len(prep.arcs),
     }
     rss_built = peak_rss_mib()
-    sol, result = solve_prepared(prep, SolveOptions(time_limit=time_limit))
+    sol, result = solve_prepared(prep, SolveOptions(time_limit=time_limit, start=start))
     wall = time.perf_counter() - t0
     return {
         **stage_seconds(sol.timings, result),
@@ -75,6 +75,8 @@ def ef_child(path: str, time_limit: float | None) -> dict:
         "objective": sol.objective,
         "bound": sol.bound,
         "gap": sol.gap,
+        "start": start,
+        "message": result.message,
         **size,
     }
 
@@ -240,23 +242,32 @@ def cmd_ef(args: argparse.Namespace) -> int:
     m, h, k = args.missions, args.hubs, args.types
     rows = []
     for s, path in generated(args):
-        child = [sys.executable, __file__, "_ef", str(path)]
+        child = [sys.executable, __file__, "_ef", str(path), "--start", args.start]
         if args.time_limit:
             child += ["--time-limit", str(args.time_limit)]
         r = run_child(child, None if not args.time_limit else args.time_limit * 2 + 600)
         r["scenarios"] = s
         rows.append(r)
         print(json.dumps(r), file=sys.stderr, flush=True)
-    title = f"EF, generated {m}×{h}×{k}×S (seed {args.seed}), HiGHS time limit {args.time_limit or 'none'} s"
-    result = {"instance": f"{m}x{h}x{k}xS", "seed": args.seed, "time_limit": args.time_limit, "machine": machine_note()}
+    title = (
+        f"EF, generated {m}×{h}×{k}×S (seed {args.seed}), HiGHS time limit {args.time_limit or 'none'} s, --start {args.start}"
+    )
+    result = {
+        "instance": f"{m}x{h}x{k}xS",
+        "seed": args.seed,
+        "time_limit": args.time_limit,
+        "start": args.start,
+        "machine": machine_note(),
+    }
     result["rows"] = rows
     result["slopes"] = slopes(rows)
-    (out / "ef.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "ef" if args.start == "auto" else f"ef-start-{args.start}"
+    write_atomic(out / f"{name}.json", json.dumps(result, indent=2) + "\n")
     table = ef_table(rows)
     sl = result["slopes"]
     growth = ", ".join(f"{k} ∝ S^{v:.2f}" for k, v in sl.items())
-    (out / "ef.md").write_text(f"{title}\n\n{table}\n\nGrowth (log-log slopes): {growth}\n")
-    plot_ef(rows, out / "ef_loglog.png", title)
+    write_atomic(out / f"{name}.md", f"{title}\n\n{table}\n\nGrowth (log-log slopes): {growth}\n")
+    plot_ef(rows, out / f"{name}_loglog.png", title)
     print(table)
     print(f"\nGrowth (log-log slopes): {growth}")
     return 0
@@ -340,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     ef = sub.choices["ef"]
     ef.add_argument("--scenarios", type=int, nargs="+", default=[25, 50, 100, 200, 400])
     ef.add_argument("--time-limit", type=float, default=600.0, help="HiGHS seconds per size (default 600)")
+    ef.add_argument("--start", choices=["auto", "lp-neighbourhood", "none"], default="auto", help="horizon solve --start")
     ph = sub.choices["ph"]
     ph.add_argument("--scenarios", type=int, nargs="+", default=[2000])
     ph.add_argument("--ranks", type=int, default=2)
@@ -353,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("_ef")
     c.add_argument("path")
     c.add_argument("--time-limit", type=float)
+    c.add_argument("--start", default="auto")
     c = sub.add_parser("_ph")
     c.add_argument("path")
     c.add_argument("--ph-iterations", type=int, default=5)
@@ -361,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--improve-time-limit", type=float)
     args = ap.parse_args(argv)
     if args.cmd == "_ef":
-        print(json.dumps(ef_child(args.path, args.time_limit)))
+        print(json.dumps(ef_child(args.path, args.time_limit, args.start)))
         return 0
     if args.cmd == "_ph":
         res = ph_child(args.path, args.ph_iterations, args.ph_rho, args.time_limit, args.improve_time_limit)

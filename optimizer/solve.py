@@ -41,6 +41,9 @@ class SolveOptions:
     verbose: bool = False
     write_model: str | None = None  # .mps or .lp: the model exactly as the solver gets it
     solver: str = "highs"  # a name in `optimizer.solvers.REGISTRY`
+    # HiGHS only: "lp-neighbourhood" finds an incumbent in the LP relaxation's neighbourhood
+    # before the full solve; "auto" does so for models of at least START_AUTO_COLUMNS columns.
+    start: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -237,5 +240,131 @@ def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np
     if options.write_model:
         write_model(h, lm, options.write_model)
     transfer = time.perf_counter() - t0
-    result, values = run_highs(h, mip=bool(lm.col_bounds()[2].any()))
-    return replace(result, transfer_seconds=transfer), values
+    mip = bool(lm.col_bounds()[2].any())
+    start = lp_neighbourhood_start(h, lm, options) if mip and wants_start(lm, options) else None
+    if start is None:
+        result, values = run_highs(h, mip=mip)
+        return replace(result, transfer_seconds=transfer), values
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", max(1.0, float(options.time_limit) - start.seconds))
+    if start.values is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(start.values)
+        sol.value_valid = True
+        h.setSolution(sol)
+    result, values = run_highs(h, mip=True)
+    return _with_start(replace(result, transfer_seconds=transfer), values, start)
+
+
+# --- a start for large models: the LP relaxation's neighbourhood ----------------------------
+START_AUTO_COLUMNS = 10_000
+ROUND_TOL = 1e-6
+DESIGN_BLOCKS = ("open_hub", "stationed")  # the decisions the neighbourhood is drawn around
+
+
+@dataclass(frozen=True)
+class Start:
+    """An incumbent found before the full solve, and the LP bound met on the way."""
+
+    values: np.ndarray | None
+    objective: float | None
+    lp_bound: float | None
+    seconds: float
+    note: str
+
+
+def wants_start(lm: LinearModel, options: SolveOptions) -> bool:
+    if options.start not in ("auto", "lp-neighbourhood", "none"):
+        raise InputError(f"unknown start '{options.start}': use auto, lp-neighbourhood or none")
+    if options.start == "none" or not all(b in lm.vars for b in DESIGN_BLOCKS):
+        return False
+    return options.start == "lp-neighbourhood" or lm.n_cols >= START_AUTO_COLUMNS
+
+
+def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -> Start:
+    """Solve the LP relaxation, then the MIP in its neighbourhood; leave `h` as it was.
+
+    On large extensive forms HiGHS's branch and bound spends its time in the root's cut
+    loop and finds few incumbents; the LP optimum says where good designs are. The
+    neighbourhood (RENS-like): hubs the LP opens fully stay open, hubs it leaves shut stay
+    shut, fractional hubs are free; each stock z stays within one unit of [⌊z*⌋, ⌈z*⌉].
+    The sub-MIP is small and its optimum a good incumbent (2.5 % from the bound where
+    HiGHS alone was 59 % away after 5 minutes, see docs/scale.md). Time: with a limit T,
+    the LP gets up to 0.4 T and the sub-MIP up to 0.2 T; without, the sub-MIP gets twice the
+    LP's time (at least 30 s).
+    """
+    t0 = time.perf_counter()
+    n = lm.n_cols
+    lower, upper, integer = lm.col_bounds()
+    cols = np.arange(n, dtype=np.int32)
+    kinds = [highspy.HighsVarType(int(highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous)) for i in integer]
+    limit = options.time_limit
+    relaxed = [highspy.HighsVarType.kContinuous] * n
+    h.changeColsIntegrality(n, cols, relaxed)
+    h.setOptionValue("solver", "ipm")  # with crossover: faster than dual simplex on these LPs
+    if limit is not None:
+        h.setOptionValue("time_limit", 0.4 * float(limit))
+    lp, x = run_highs(h, mip=False)
+    h.setOptionValue("solver", "choose")
+    h.changeColsIntegrality(n, cols, kinds)
+    lp_s = time.perf_counter() - t0
+    if lp.status != "optimal" or x is None:
+        _restore(h, options)
+        return Start(None, None, None, time.perf_counter() - t0, f"start: LP relaxation {lp.status} after {lp_s:.1f} s, none")
+    lo, up = lower.copy(), upper.copy()
+    y, z = lm.vars["open_hub"], lm.vars["stationed"]
+    yv = x[y.start : y.start + y.size]
+    ys = np.arange(y.start, y.start + y.size)
+    shut, full = yv <= ROUND_TOL, yv >= 1 - ROUND_TOL
+    up[ys[shut]] = np.maximum(lower[ys[shut]], 0.0)
+    lo[ys[full]] = np.minimum(upper[ys[full]], 1.0)
+    zs = np.arange(z.start, z.start + z.size)
+    zv = x[zs]
+    lo[zs] = np.maximum(lower[zs], np.floor(zv + ROUND_TOL) - 1)
+    up[zs] = np.minimum(upper[zs], np.ceil(zv - ROUND_TOL) + 1)
+    h.changeColsBounds(n, cols, _highs_bounds(lo), _highs_bounds(up))
+    h.setOptionValue("mip_rel_gap", max(1e-3, float(options.mip_gap)))
+    sub_limit = 0.2 * float(limit) if limit is not None else max(30.0, 2 * lp_s)
+    h.setOptionValue("time_limit", sub_limit)
+    sub, values = run_highs(h, mip=True)
+    h.changeColsBounds(n, cols, _highs_bounds(lower), _highs_bounds(upper))
+    _restore(h, options)
+    seconds = time.perf_counter() - t0
+    freed = int((~shut & ~full).sum())
+    note = (
+        f"start: LP relaxation {lp.objective:.6g} in {lp_s:.1f} s; neighbourhood ({int(full.sum())} hubs kept open, "
+        f"{int(shut.sum())} shut, {freed} free) {sub.status}"
+        + (f" {sub.objective:.6g}" if sub.objective is not None else "")
+        + f" in {seconds - lp_s:.1f} s"
+    )
+    return Start(values if sub.has_solution else None, sub.objective, lp.objective, seconds, note)
+
+
+def _highs_bounds(b: np.ndarray) -> np.ndarray:
+    return np.where(np.isposinf(b), highspy.kHighsInf, np.where(np.isneginf(b), -highspy.kHighsInf, b)).astype(float)
+
+
+def _restore(h: highspy.Highs, options: SolveOptions) -> None:
+    """Back to the options `configure` set (the start changes gap and time limit)."""
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    h.setOptionValue("time_limit", float(options.time_limit) if options.time_limit is not None else highspy.kHighsInf)
+
+
+def _with_start(result: SolveResult, values: np.ndarray | None, start: Start) -> tuple[SolveResult, np.ndarray | None]:
+    """The full solve's result, counting the start's time, its incumbent and the LP bound."""
+    if start.values is not None and start.objective is not None:
+        worse = result.objective is None or result.objective > start.objective + 1e-9 * max(1.0, abs(start.objective))
+        if values is None or worse:
+            # HiGHS did not take the start as its incumbent (or stopped before): the start stands
+            values, result = start.values, replace(result, objective=start.objective, has_solution=True)
+            if result.status in ("no_solution", "error"):
+                result = replace(result, status="feasible")
+    bound = result.bound
+    if start.lp_bound is not None and result.status != "optimal":
+        bound = start.lp_bound if bound is None else max(bound, start.lp_bound)
+    gap = result.gap
+    if result.objective is not None and bound is not None:
+        bound = min(bound, result.objective) if result.status == "optimal" else bound
+        gap = 0.0 if result.objective == bound else abs(result.objective - bound) / max(abs(result.objective), 1e-10)
+    message = f"{result.message}; {start.note}" if result.message else start.note
+    return replace(result, bound=bound, gap=gap, seconds=result.seconds + start.seconds, message=message), values

@@ -1,0 +1,105 @@
+"""The LP-neighbourhood start (`optimizer.solve.lp_neighbourhood_start`): same optima, honest
+reporting, and the start standing when the full solve stops before improving on it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from recheck import recheck
+
+from cli import main
+from optimizer.errors import InputError
+from optimizer.generate import generate_spec
+from optimizer.instance import Instance
+from optimizer.pipeline import prepare, solve_prepared
+from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, Start, _with_start, wants_start
+from optimizer.writer import write_instance
+
+REL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return prepare(Instance.from_spec(generate_spec(12, 5, 3, 10, 4)))
+
+
+def test_start_keeps_the_optimum_and_says_what_it_did(prepared) -> None:
+    plain, _ = solve_prepared(prepared, SolveOptions(start="none"))
+    started, result = solve_prepared(prepared, SolveOptions(start="lp-neighbourhood"))
+    assert plain.status == started.status == "optimal"
+    assert started.objective == pytest.approx(plain.objective, rel=REL)
+    assert "start: LP relaxation" in result.message
+    assert "start:" not in plain.message
+    assert recheck(prepared.instance, started) == []
+
+
+def test_auto_only_for_large_models(prepared) -> None:
+    assert prepared.model.n_cols < START_AUTO_COLUMNS
+    assert not wants_start(prepared.model, SolveOptions())
+    assert wants_start(prepared.model, SolveOptions(start="lp-neighbourhood"))
+    assert not wants_start(prepared.model, SolveOptions(start="none"))
+    with pytest.raises(InputError, match="unknown start"):
+        wants_start(prepared.model, SolveOptions(start="rens"))
+
+
+def _result(**kw) -> SolveResult:
+    base = dict(
+        status="feasible",
+        objective=120.0,
+        bound=80.0,
+        gap=1 / 3,
+        solver="highs",
+        solver_version="x",
+        seconds=10.0,
+        transfer_seconds=0.0,
+        has_solution=True,
+        message="Time limit reached",
+    )
+    return SolveResult(**{**base, **kw})
+
+
+def test_the_start_stands_when_the_full_solve_ends_worse() -> None:
+    start = Start(values=np.array([1.0, 2.0]), objective=100.0, lp_bound=90.0, seconds=5.0, note="start: ...")
+    result, values = _with_start(_result(), np.array([0.0, 3.0]), start)
+    assert values.tolist() == [1.0, 2.0]
+    assert result.objective == 100.0
+    assert result.bound == 90.0  # the LP bound beats the tree's 80
+    assert result.gap == pytest.approx(0.1)
+    assert result.seconds == 15.0
+    assert result.message.endswith("start: ...")
+    # no incumbent from the full solve at all: still feasible, with the start's values
+    none, values = _with_start(_result(status="no_solution", objective=None, has_solution=False), None, start)
+    assert none.status == "feasible" and values.tolist() == [1.0, 2.0]
+
+
+def test_a_better_full_solve_wins_and_optimal_stays_optimal() -> None:
+    start = Start(values=np.array([1.0]), objective=100.0, lp_bound=90.0, seconds=1.0, note="start")
+    result, values = _with_start(_result(status="optimal", objective=95.0, bound=95.0, gap=0.0), np.array([7.0]), start)
+    assert values.tolist() == [7.0]
+    assert (result.status, result.objective, result.bound, result.gap) == ("optimal", 95.0, 95.0, 0.0)
+
+
+def test_cli_start_option(tmp_path: Path) -> None:
+    path = tmp_path / "inst.yaml"
+    write_instance(generate_spec(8, 4, 3, 6, 2), path)
+    runner = CliRunner()
+    a = runner.invoke(main, ["solve", str(path), "--json", "--start", "lp-neighbourhood"])
+    b = runner.invoke(main, ["solve", str(path), "--json", "--start", "none"])
+    assert a.exit_code == b.exit_code == 0, a.output + b.output
+    sa, sb = json.loads(a.stdout), json.loads(b.stdout)
+    assert sa["objective"] == pytest.approx(sb["objective"], rel=REL)
+    assert "start:" in sa["message"] and "start:" not in sb["message"]
+    bad = runner.invoke(main, ["solve", str(path), "--start", "rens"])
+    assert bad.exit_code == 2
+
+
+def test_time_limited_start_reports_incumbent_bound_and_gap(prepared) -> None:
+    sol, result = solve_prepared(prepared, SolveOptions(start="lp-neighbourhood", time_limit=5))
+    assert sol.ok and sol.objective is not None and sol.bound is not None
+    assert sol.bound <= sol.objective * (1 + REL)
+    assert result.seconds <= 5 * 1.5 + 2
+    assert sol.gap == pytest.approx((sol.objective - sol.bound) / sol.objective, abs=1e-9)
