@@ -227,12 +227,16 @@ def plot_ef(rows: list[dict], path: Path, title: str) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """Redraw the EF plot and table from ef.json."""
+    """Redraw the EF plots and tables from ef*.json."""
     out = Path(args.out)
-    data = json.loads((out / "ef.json").read_text())
-    title = f"EF, generated {data['instance']} (seed {data['seed']}), HiGHS time limit {data['time_limit'] or 'none'} s"
-    plot_ef(data["rows"], out / "ef_loglog.png", title)
-    print(ef_table(data["rows"]))
+    for path in sorted(out.glob("ef*.json")):
+        data = json.loads(path.read_text())
+        title = (
+            f"EF, generated {data['instance']} (seed {data['seed']}), HiGHS time limit {data['time_limit'] or 'none'} s, "
+            f"--start {data.get('start', 'none')}"
+        )
+        plot_ef(data["rows"], out / f"{path.stem}_loglog.png", title)
+        print(f"{path.name}:\n{ef_table(data['rows'])}\n")
     return 0
 
 

@@ -19,7 +19,7 @@ from optimizer.loader import load_instance
 from optimizer.network import Arcs, Network, build_network, eligible_arcs
 from optimizer.schema import Classic
 from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import SolveOptions, SolveResult
+from optimizer.solve import SolveOptions, SolveResult, resolve_start
 from optimizer.solvers import solve_model
 
 
@@ -52,7 +52,7 @@ def prepare(source: str | Path | Instance | None, *, check: bool = True) -> Prep
 
 def solve_prepared(prep: Prepared, options: SolveOptions | None = None) -> tuple[Solution, SolveResult]:
     """Solve a prepared model and read back the `Solution` (timings up to the solve)."""
-    options = options or SolveOptions()
+    options = resolve_start(options or SolveOptions(), prep.model.n_cols, len(prep.instance.spec.scenarios))
     t0 = time.perf_counter()
     result, values = solve_model(prep.model, options)
     solve_s = time.perf_counter() - t0

@@ -48,7 +48,7 @@ from optimizer.errors import InfeasibleError, InputError
 from optimizer.instance import Instance
 from optimizer.network import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
 from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import SolveOptions, SolveResult, configure, new_highs, pass_model, run_highs, solve_highs
+from optimizer.solve import SolveOptions, SolveResult, configure, new_highs, pass_model, resolve_start, run_highs, solve_highs
 
 Progress = Callable[[int, int, str], None]
 
@@ -154,7 +154,7 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
     if reasons:
         return PolicyOutcome(policy, inst, None, reasons, time.perf_counter() - t0)
     lm, data = build_model(inst, network, arcs)
-    result, values = solve_highs(lm, options or SolveOptions())
+    result, values = solve_highs(lm, resolve_start(options or SolveOptions(), lm.n_cols, len(inst.spec.scenarios)))
     sol = read_solution(lm, data, result, values, Timings(solve=result.seconds, total=time.perf_counter() - t0))
     if not sol.ok and sol.status != "infeasible":
         reasons = [f"no solution: solver status '{sol.status}' ({sol.message})"]
@@ -518,7 +518,7 @@ def _deadline_points_rebuilt(
             points.append(SweepPoint(v, "infeasible", {"status": "infeasible"}, exc.messages[:3], time.perf_counter() - t0))
             continue
         lm, data = build_model(inst, network, arcs)
-        result, vals = solve_highs(lm, options or SolveOptions())
+        result, vals = solve_highs(lm, resolve_start(options or SolveOptions(), lm.n_cols, len(inst.spec.scenarios)))
         solves += 1
         sol = read_solution(lm, data, result, vals, Timings(solve=result.seconds))
         if sol.ok:

@@ -42,7 +42,7 @@ class SolveOptions:
     write_model: str | None = None  # .mps or .lp: the model exactly as the solver gets it
     solver: str = "highs"  # a name in `optimizer.solvers.REGISTRY`
     # HiGHS only: "lp-neighbourhood" finds an incumbent in the LP relaxation's neighbourhood
-    # before the full solve; "auto" does so for models of at least START_AUTO_COLUMNS columns.
+    # before the full solve; "auto" does so for large multi-scenario models (see `resolve_start`).
     start: str = "auto"
 
 
@@ -258,6 +258,7 @@ def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np
 
 # --- a start for large models: the LP relaxation's neighbourhood ----------------------------
 START_AUTO_COLUMNS = 10_000
+START_AUTO_SCENARIOS = 10
 ROUND_TOL = 1e-6
 DESIGN_BLOCKS = ("open_hub", "stationed")  # the decisions the neighbourhood is drawn around
 
@@ -273,12 +274,22 @@ class Start:
     note: str
 
 
-def wants_start(lm: LinearModel, options: SolveOptions) -> bool:
+def resolve_start(options: SolveOptions, n_cols: int, scenarios: int | None) -> SolveOptions:
+    """Decide "auto": the start pays on extensive forms of many scenarios (HiGHS alone finds
+    poor incumbents there), not on small models nor on one-scenario location models such as
+    the classic ones, which HiGHS solves well as they are. `scenarios` None: not known."""
     if options.start not in ("auto", "lp-neighbourhood", "none"):
         raise InputError(f"unknown start '{options.start}': use auto, lp-neighbourhood or none")
-    if options.start == "none" or not all(b in lm.vars for b in DESIGN_BLOCKS):
+    if options.start != "auto":
+        return options
+    large = n_cols >= START_AUTO_COLUMNS and (scenarios is None or scenarios >= START_AUTO_SCENARIOS)
+    return replace(options, start="lp-neighbourhood" if large else "none")
+
+
+def wants_start(lm: LinearModel, options: SolveOptions) -> bool:
+    if not all(b in lm.vars for b in DESIGN_BLOCKS):
         return False
-    return options.start == "lp-neighbourhood" or lm.n_cols >= START_AUTO_COLUMNS
+    return resolve_start(options, lm.n_cols, None).start == "lp-neighbourhood"
 
 
 def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -> Start:

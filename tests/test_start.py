@@ -16,7 +16,7 @@ from optimizer.errors import InputError
 from optimizer.generate import generate_spec
 from optimizer.instance import Instance
 from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, Start, _with_start, wants_start
+from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, Start, _with_start, resolve_start, wants_start
 from optimizer.writer import write_instance
 
 REL = 1e-6
@@ -44,6 +44,12 @@ def test_auto_only_for_large_models(prepared) -> None:
     assert not wants_start(prepared.model, SolveOptions(start="none"))
     with pytest.raises(InputError, match="unknown start"):
         wants_start(prepared.model, SolveOptions(start="rens"))
+    big = START_AUTO_COLUMNS
+    assert resolve_start(SolveOptions(), big, 200).start == "lp-neighbourhood"
+    assert resolve_start(SolveOptions(), big, 1).start == "none"  # one-scenario location models
+    assert resolve_start(SolveOptions(), big - 1, 200).start == "none"
+    assert resolve_start(SolveOptions(), big, None).start == "lp-neighbourhood"
+    assert resolve_start(SolveOptions(start="lp-neighbourhood"), 10, 1).start == "lp-neighbourhood"
 
 
 def _result(**kw) -> SolveResult:
