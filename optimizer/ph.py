@@ -189,6 +189,14 @@ def rank_and_size(comm: Any | None) -> tuple[int, int]:
     return (0, 1) if comm is None else (int(comm.Get_rank()), int(comm.Get_size()))
 
 
+def idle_until_all_arrive(comm: Any, poll_seconds: float = 0.05) -> None:
+    """A barrier that sleeps: Open MPI's blocking collectives spin, so ranks waiting for rank 0
+    would take the cores its work (the full model, its LP relaxation) needs."""
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(poll_seconds)
+
+
 @contextlib.contextmanager
 def quiet_stdout() -> Iterator[None]:
     """Everything printed meanwhile (mpi-sppy's progress lines, solver banners) goes to stderr."""
@@ -704,6 +712,7 @@ def solve_ph(
         lp_bound, lp_x = lp_relaxation(prep.model, final_options)
     lp_s = time.perf_counter() - t0
     if size > 1:
+        idle_until_all_arrive(comm)  # rank 0's build and LP take minutes at scale
         error, lp_bound, lp_x = comm.bcast((error, lp_bound, lp_x), root=0)
     if error is not None:
         raise error
