@@ -107,15 +107,14 @@ def pass_model(h: highspy.Highs, lm: LinearModel) -> None:
     a = lm.matrix().tocsc()
     col_lower, col_upper, integer = lm.col_bounds()
     row_lower, row_upper = lm.row_bounds()
-    inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_ = lm.n_cols
     lp.num_row_ = lm.n_rows
     lp.col_cost_ = lm.cost()
-    lp.col_lower_ = np.where(np.isneginf(col_lower), -inf, col_lower)
-    lp.col_upper_ = np.where(np.isposinf(col_upper), inf, col_upper)
-    lp.row_lower_ = np.where(np.isneginf(row_lower), -inf, row_lower)
-    lp.row_upper_ = np.where(np.isposinf(row_upper), inf, row_upper)
+    lp.col_lower_ = _highs_bounds(col_lower)
+    lp.col_upper_ = _highs_bounds(col_upper)
+    lp.row_lower_ = _highs_bounds(row_lower)
+    lp.row_upper_ = _highs_bounds(row_upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
@@ -364,6 +363,7 @@ def solve_relaxation(h: highspy.Highs, lm: LinearModel) -> tuple[SolveResult, np
 
 
 def _highs_bounds(b: np.ndarray) -> np.ndarray:
+    """±inf as HiGHS's infinity."""
     return np.where(np.isposinf(b), highspy.kHighsInf, np.where(np.isneginf(b), -highspy.kHighsInf, b)).astype(float)
 
 
