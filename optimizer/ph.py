@@ -186,10 +186,10 @@ def _check_supported(instance: Instance) -> None:
 
 # --- MPI -----------------------------------------------------------------------------------
 def world() -> Any | None:
-    """mpi4py's COMM_WORLD, or None when mpi4py is not installed."""
+    """mpi4py's COMM_WORLD, or None when mpi4py is not installed (or finds no MPI library)."""
     try:
         from mpi4py import MPI
-    except ImportError:
+    except (ImportError, RuntimeError):  # mpi4py without libmpi raises RuntimeError
         return None
     return MPI.COMM_WORLD
 
@@ -580,7 +580,7 @@ def run_ph(
     with quiet_stdout():
         try:
             from mpisppy.opt.ph import PH
-        except ImportError as exc:
+        except (ImportError, RuntimeError) as exc:
             raise InputError("--method ph needs mpi-sppy (pip install mpi-sppy; mpi4py for several ranks)") from exc
 
         ph = PH(
@@ -783,11 +783,12 @@ def _versions(highs: str) -> str:
 
 
 def available() -> bool:
-    """Whether mpi-sppy can be imported (PH needs it; mpi4py is optional)."""
+    """Whether mpi-sppy can be imported (PH needs it; mpi4py is optional). mpi4py installed
+    without an MPI library makes the import raise RuntimeError: PH is then unavailable."""
     try:
         with quiet_stdout():
             import mpisppy.opt.ph  # noqa: F401
-    except ImportError:
+    except (ImportError, RuntimeError):
         return False
     return True
 

@@ -227,7 +227,7 @@ class Options(Record):
     budget: NonNeg | None = Field(None, description="Cap on annual fixed + holding cost.")
     min_hubs: Annotated[int, Field(ge=0)] | None = None
     max_hubs: Annotated[int, Field(ge=0)] | None = None
-    strong_linking: bool = Field(True, description="Add dispatch <= demand x open per dispatch (tighter relaxation).")
+    strong_linking: bool = Field(True, description="Add dispatch <= demand x open per (demand, hub) (tighter relaxation).")
     dispatch_cost: Literal["network", "hours", "none"] = Field(
         "network",
         description="Cost per dispatched unit: the path cost over the network, the response hours "
