@@ -430,29 +430,26 @@ def define_hub_capacity(lm: LinearModel, data: ModelData) -> None:
 def define_strong_linking(lm: LinearModel, data: ModelData) -> None:
     r"""Strong linking: no dispatch from a closed hub, per (demand, hub) (tightens the relaxation).
 
-    .. math:: \sum_{o} x_{(d,h,o)} \le \bar x_{dh}\, y_h \quad \forall (d, h) \text{ with an arc}
+    .. math:: \sum_{a \in E(d):\; h \in \{h(a), g(a)\}} x_a \le \bar x_{dh}\, y_h
+              \quad \forall (d, h) \text{ with such an arc}
 
-    with :math:`\bar x_{dh} = \min(D_d, \sum_o \bar x_{(d,h,o)})` (arcs capped by
-    ``max_share_per_arc`` when set). One row per (demand, hub) rather than per arc: a hub
-    reaching a mission by several options (road, air by either lift type) otherwise lets the
-    relaxation send :math:`D_d y_h` by *each* of them. Arcs flown on another hub's lent lift
-    also need that hub open: :math:`\sum x_{(d,\cdot,\cdot)\,:\,g(a)=g} \le D_d\, y_g`.
+    (an arc needs its own hub open, and the hub :math:`g(a)` whose lent lift it flies), with
+    :math:`\bar x_{dh} = \min(D_d, \sum_a \bar x_a)` (arcs capped by ``max_share_per_arc``
+    when set). One row per (demand, hub) rather than per arc: a hub reaching a mission by
+    several options (road, air by either lift type) otherwise lets the relaxation send
+    :math:`D_d y_h` by *each* of them.
     Skipped when ``options.strong_linking`` is false; the weak form is implied by ``stock``
     and ``stock_link``.
     """
     if not data.instance.options.strong_linking:
         return
     arcs, x, y = data.arcs, lm.vars["dispatch"], lm.vars["open_hub"]
-    a_all = np.arange(len(arcs))
     lent = np.flatnonzero((arcs.lift_hub >= 0) & (arcs.lift_hub != arcs.hub))
-    # one key per (demand, hub, role): role 0 = the dispatching hub, 1 = the lending hub
+    # an arc needs its own hub open, and its lending hub when it flies on lent lift
     keys = np.concatenate(
-        [
-            np.stack([arcs.demand, arcs.hub, np.zeros(len(arcs), dtype=np.int64)], axis=1),
-            np.stack([arcs.demand[lent], arcs.lift_hub[lent], np.ones(len(lent), dtype=np.int64)], axis=1),
-        ]
-    ).reshape(-1, 3)
-    arc_of = np.concatenate([a_all, lent])
+        [np.stack([arcs.demand, arcs.hub], axis=1), np.stack([arcs.demand[lent], arcs.lift_hub[lent]], axis=1)]
+    ).reshape(-1, 2)
+    arc_of = np.concatenate([np.arange(len(arcs)), lent])
     uniq, row_of = _unique_rows(keys)
     n = len(uniq)
     cap = np.minimum(np.bincount(row_of, weights=data.arc_upper[arc_of], minlength=n), data.demand_units[uniq[:, 0]])
