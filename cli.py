@@ -281,16 +281,26 @@ def import_pmed(ctx: click.Context, file: Path, out: Path, csv_threshold: int) -
 @click.option("--scenarios", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--soft", is_flag=True, help="Soft deadlines (penalised) instead of hard ones.")
+@click.option("--split-loads", is_flag=True, help="Set options.split_loads: a unit's loads may fly on several lift types.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Instance file to write.")
 @click.option("--csv-threshold", type=click.IntRange(min=1), default=500, show_default=True, help="Tables this long go to CSV.")
 @click.pass_context
 def generate(
-    ctx: click.Context, missions: int, hubs: int, types: int, scenarios: int, seed: int, soft: bool, out: Path, csv_threshold: int
+    ctx: click.Context,
+    missions: int,
+    hubs: int,
+    types: int,
+    scenarios: int,
+    seed: int,
+    soft: bool,
+    split_loads: bool,
+    out: Path,
+    csv_threshold: int,
 ) -> None:
     """Generate a plausible synthetic instance (deterministic for a seed)."""
     from optimizer.generate import generate_spec
 
-    spec = generate_spec(missions, hubs, types, scenarios, seed, deadlines="soft" if soft else "hard")
+    spec = generate_spec(missions, hubs, types, scenarios, seed, deadlines="soft" if soft else "hard", split_loads=split_loads)
     _run(ctx, lambda: _write_spec(spec, out, csv_threshold))
 
 

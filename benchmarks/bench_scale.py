@@ -117,13 +117,15 @@ def ph_child(path: str, iterations: int, rho: float, time_limit: float | None, i
 
 
 # --- parent --------------------------------------------------------------------------------------
-def write_generated(missions: int, hubs: int, types: int, scenarios: int, seed: int, folder: Path) -> Path:
+def write_generated(
+    missions: int, hubs: int, types: int, scenarios: int, seed: int, folder: Path, split_loads: bool = False
+) -> Path:
     from optimizer.generate import generate_spec
     from optimizer.writer import write_instance
 
-    path = folder / f"gen-{missions}x{hubs}x{types}x{scenarios}-s{seed}.yaml"
+    path = folder / f"gen-{missions}x{hubs}x{types}x{scenarios}-s{seed}{'-split' if split_loads else ''}.yaml"
     if not path.exists():
-        write_instance(generate_spec(missions, hubs, types, scenarios, seed), path)
+        write_instance(generate_spec(missions, hubs, types, scenarios, seed, split_loads=split_loads), path)
     return path
 
 
@@ -131,7 +133,7 @@ def generated(args: argparse.Namespace) -> Iterator[tuple[int, Path]]:
     """(S, instance file) for each --scenarios size, written when reached; kept only with --keep."""
     with work_folder(args.keep, "bench-scale-") as work:
         for s in args.scenarios:
-            yield s, write_generated(args.missions, args.hubs, args.types, s, args.seed, work)
+            yield s, write_generated(args.missions, args.hubs, args.types, s, args.seed, work, args.split_loads)
 
 
 def run_child(args: list[str], timeout: float | None) -> dict:
@@ -254,18 +256,20 @@ def cmd_ef(args: argparse.Namespace) -> int:
         rows.append(r)
         print(json.dumps(r), file=sys.stderr, flush=True)
     title = (
-        f"EF, generated {m}×{h}×{k}×S (seed {args.seed}), HiGHS time limit {args.time_limit or 'none'} s, --start {args.start}"
+        f"EF, generated {m}×{h}×{k}×S (seed {args.seed}{', split loads' if args.split_loads else ''}), "
+        f"HiGHS time limit {args.time_limit or 'none'} s, --start {args.start}"
     )
     result = {
         "instance": f"{m}x{h}x{k}xS",
         "seed": args.seed,
         "time_limit": args.time_limit,
         "start": args.start,
+        "split_loads": args.split_loads,
         "machine": machine_note(),
     }
     result["rows"] = rows
     result["slopes"] = slopes(rows)
-    name = "ef" if args.start == "auto" else f"ef-start-{args.start}"
+    name = ("ef" if args.start == "auto" else f"ef-start-{args.start}") + ("-split-loads" if args.split_loads else "")
     write_atomic(out / f"{name}.json", json.dumps(result, indent=2) + "\n")
     table = ef_table(rows)
     sl = result["slopes"]
@@ -350,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=1)
         p.add_argument("--out", default=str(DEFAULT_OUT), help="folder for tables, JSON and plots (default docs/scale)")
         p.add_argument("--keep", help="keep the generated instance files in this folder")
+        p.add_argument("--split-loads", action="store_true", help="generate with options.split_loads")
     p = sub.add_parser("plot")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     ef = sub.choices["ef"]

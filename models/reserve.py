@@ -259,7 +259,14 @@ def define_variables(lm: LinearModel, data: ModelData) -> None:
         integer=~divisible[kk] if len(kk) else False,
         keys=[(data.hubs[h], data.types[k]) for h, k in data.stocked],
     )
-    lm.add_vars("dispatch", len(data.arcs), upper=data.arc_upper, integer=data.arc_integer)
+    groups = _split_groups(data)
+    integer = data.arc_integer.copy()
+    if groups is not None:
+        integer[groups[0] >= 0] = False
+    lm.add_vars("dispatch", len(data.arcs), upper=data.arc_upper, integer=integer)
+    if groups is not None:
+        row_of, keys, upper = groups
+        lm.add_vars("units", len(keys), upper=upper, integer=True, keys=keys)
     if data.pledges:
         pk = np.array([k for _, k, _ in data.pledges], dtype=np.int64)
         lm.add_vars(
@@ -275,7 +282,59 @@ def define_variables(lm: LinearModel, data: ModelData) -> None:
         lm.add_vars("worst_scenario_cost", 1)
 
 
+def _split_groups(data: ModelData) -> tuple[np.ndarray, list[tuple], np.ndarray] | None:
+    """With ``split_loads``: (group of each arc or -1, group keys, group upper bounds).
+
+    A group is an indivisible demand's arcs from one hub (and one contributor) when there
+    are two or more of them; its unit count is integral, the arcs' loads are not. Arcs
+    alone in their group keep an integral dispatch (the same thing, one column fewer).
+    """
+    if not data.instance.options.split_loads or len(data.arcs) == 0:
+        return None
+    arcs = data.arcs
+    uniq, row_of = _unique_rows(np.stack([arcs.demand, arcs.hub, arcs.contributor], axis=1))
+    size = np.bincount(row_of, minlength=len(uniq))
+    chosen = (size[row_of] >= 2) & data.arc_integer
+    sel = np.flatnonzero(np.bincount(row_of[chosen], minlength=len(uniq)) > 0)
+    renum = np.full(len(uniq), -1, dtype=np.int64)
+    renum[sel] = np.arange(len(sel))
+    group = np.where(chosen, renum[row_of], -1)
+    upper = np.minimum(
+        np.bincount(group[chosen], weights=data.arc_upper[chosen], minlength=len(sel)), data.demand_units[uniq[sel, 0]]
+    )
+    demands, contributors = data.instance.demands, data.instance.spec.contributors
+    keys = [
+        (demands[d].scenario, data.hubs[h], demands[d].mission, demands[d].type, contributors[c].id if c >= 0 else None)
+        for d, h, c in uniq[sel].tolist()
+    ]
+    return group, keys, upper
+
+
 # --- constraint families ------------------------------------------------------------------
+def define_split_loads(lm: LinearModel, data: ModelData) -> None:
+    r"""Split loads: whole units per (demand, hub), loads split freely across its options.
+
+    .. math:: \sum_{a \in E(d),\, h(a)=h} x_a = n_{dh}, \quad n_{dh} \in \mathbb{Z}_{\ge 0}
+
+    (only when ``options.split_loads``, for indivisible types with two or more options from
+    the hub; the arcs' :math:`x_a` are then continuous).
+    """
+    if "units" not in lm.vars:
+        return
+    group = _split_groups(data)[0]
+    sel = np.flatnonzero(group >= 0)
+    n = lm.vars["units"].size
+    lm.add_rows(
+        "split_loads",
+        n,
+        np.concatenate([group[sel], np.arange(n)]),
+        np.concatenate([lm.vars["dispatch"].col(sel), lm.vars["units"].col(np.arange(n))]),
+        np.concatenate([_ones(len(sel)), -_ones(n)]),
+        lower=0.0,
+        upper=0.0,
+    )
+
+
 def define_demand(lm: LinearModel, data: ModelData) -> None:
     r"""Every demand is met by eligible dispatches, or counted unmet (soft deadlines).
 
@@ -620,6 +679,7 @@ def define_objective(lm: LinearModel, data: ModelData) -> None:
 FAMILIES = (
     define_variables,
     define_demand,
+    define_split_loads,
     define_stock,
     define_contributors,
     define_hub_capacity,

@@ -42,7 +42,8 @@ units of a force or airlift type, 1–4 helicopters. Single crises visit the mis
 risk-weighted order before any mission gets a second one.
 
 Deadlines and feasibility. Deadlines are **hard** by default (``deadlines="soft"`` gives
-soft deadlines with penalties of 10 × a year's holding cost per unmet unit instead). Each
+soft deadlines with penalties of 10 × a year's holding cost per unmet unit instead;
+``split_loads=True`` sets ``options.split_loads``, which only relaxes the plan). Each
 deadline is the type's nominal target (24 h–14 days: e.g. helicopters 24–72 h, formed
 police 7–14 days) or, when the network cannot meet that, 1.1–1.6 × the fastest response
 any hub achieves — computed with `optimizer.network.build_network` on the drafted
@@ -348,6 +349,7 @@ def generate_spec(
     seed: int,
     *,
     deadlines: str = "hard",
+    split_loads: bool = False,
 ) -> InstanceSpec:
     """A plausible synthetic instance, deterministic for `seed`; see the module docstring."""
     if missions < 1 or hubs < 1 or types < 1 or scenarios < 1:
@@ -364,10 +366,12 @@ def generate_spec(
             "name": f"generated-m{missions}-h{hubs}-k{types}-s{scenarios}-seed{seed}",
             "description": (
                 f"Synthetic instance from optimizer.generate.generate_spec(missions={missions}, hubs={hubs}, "
-                f"types={types}, scenarios={scenarios}, seed={seed}, deadlines={deadlines!r}). Illustrative figures only."
+                f"types={types}, scenarios={scenarios}, seed={seed}, deadlines={deadlines!r}"
+                f"{', split_loads=True' if split_loads else ''}). Illustrative figures only."
             ),
             "options": {
                 "deadlines": deadlines,
+                "split_loads": split_loads,
                 "great_circle": [{"mode": "air", "nodes": "all", "max_km": float(max_range)}],
             },
             "modes": [

@@ -781,6 +781,8 @@ def report_markdown(
             f"- Hub count between {o.min_hubs if o.min_hubs is not None else 0} and "
             f"{o.max_hubs if o.max_hubs is not None else 'any'}."
         )
+    if getattr(o, "split_loads", False):
+        out.append("- Split loads: a unit's loads may fly on several lift types (or partly by road); units per hub stay whole.")
     level = getattr(o, "service_level", None)
     if level is not None:
         out.append(f"- Service level: {100 * level.share:g} % of units within the deadline, the rest by the final deadline.")

@@ -227,6 +227,11 @@ class Options(Record):
     budget: NonNeg | None = Field(None, description="Cap on annual fixed + holding cost.")
     min_hubs: Annotated[int, Field(ge=0)] | None = None
     max_hubs: Annotated[int, Field(ge=0)] | None = None
+    split_loads: bool = Field(
+        False,
+        description="A unit's loads may be split across the options of its hub (part by one lift type, "
+        "part by another, or by road): units per (demand, hub) stay whole, loads per option need not.",
+    )
     strong_linking: bool = Field(True, description="Add dispatch <= demand x open per (demand, hub) (tighter relaxation).")
     dispatch_cost: Literal["network", "hours", "none"] = Field(
         "network",

@@ -501,6 +501,7 @@ def recheck(instance: Any, solution: Any) -> list[str]:
     by_contributor: dict[tuple[str, str, str, str], float] = defaultdict(float)  # (s, hub, type, contributor)
     sorties: dict[tuple[str, str, str], float] = defaultdict(float)  # (s, lift hub, lift) sorties flown
     lends = {h.node: set(h.lends_lift_to) for h in spec.hubs}
+    whole: dict[tuple, float] = defaultdict(float)  # split loads: units per (s, hub, mission, type, contributor)
     cost_lo: dict[str, float] = defaultdict(float)
     cost_hi: dict[str, float] = defaultdict(float)
     for r in solution.dispatch:
@@ -514,8 +515,11 @@ def recheck(instance: Any, solution: Any) -> list[str]:
             bad(f"dispatch row deadline {r.get('deadline_hours')} != demand deadline {dem.deadline}: {r}")
         if u <= 0:
             bad(f"non-positive dispatch row {r}")
-        if not types[k].divisible and not _near(u, round(u)):
-            bad(f"fractional dispatch of indivisible type: {r}")
+        if not types[k].divisible:
+            if spec.options.split_loads:  # loads may split across a hub's options; units may not
+                whole[(s, h, m, k, r.get("contributor"))] += u
+            elif not _near(u, round(u)):
+                bad(f"fractional dispatch of indivisible type: {r}")
         if h not in usable_hubs:
             bad(f"dispatch from {h!r}, which is not an openable hub: {r}")
         lift_hub = r.get("lift_hub") or (h if opt.startswith("air:") else None)
@@ -584,6 +588,9 @@ def recheck(instance: Any, solution: Any) -> list[str]:
             bad(f"{where}: {hours:.6g} h misses the deadline {dem.deadline:g} h")
         cost_lo[s] += cmin * u
         cost_hi[s] += cmax * u
+    for (s, h, m, k, cid), u in whole.items():
+        if not _near(u, round(u)):
+            bad(f"scenario {s!r}: {u:g} × {k} from {h} to {m}{f' ({cid})' if cid else ''}: split loads, but not whole units")
     for (s, h, k), u in used.items():
         if u > stationed.get((h, k), 0.0) + TOL:
             bad(f"scenario {s!r}: {u:g} × {k} dispatched from {h} but only {stationed.get((h, k), 0.0):g} stationed")

@@ -117,3 +117,32 @@ def test_invalid_sizes_rejected():
 def test_hard_deadlines_feasible_by_construction(size, seed):
     spec = generate_spec(*size, seed=seed)
     assert solve(Instance.from_spec(spec)).status == "optimal"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_split_loads_never_costs_more(seed):
+    """Splitting a unit's loads across lift types only relaxes the plan: the optimum can only fall,
+    and the split plan passes the independent re-check (whole units per hub, lift per scenario)."""
+    from recheck import recheck
+
+    whole = generate_spec(10, 4, 8, 6, seed=seed)
+    split = generate_spec(10, 4, 8, 6, seed=seed, split_loads=True)
+    assert split.options.split_loads and not whole.options.split_loads
+    assert split.model_dump(exclude={"options", "description"}) == whole.model_dump(exclude={"options", "description"})
+    a, b = solve(Instance.from_spec(whole)), solve(Instance.from_spec(split))
+    assert a.status == b.status == "optimal"
+    assert b.objective <= a.objective + 1e-6 * abs(a.objective)
+    assert recheck(Instance.from_spec(split), b) == []
+
+
+def test_generate_cli_split_loads_flag(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    out = tmp_path / "g.yaml"
+    result = CliRunner().invoke(
+        main, ["generate", "--missions", "4", "--hubs", "2", "--types", "3", "--scenarios", "2", "--split-loads", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_instance(out).options.split_loads

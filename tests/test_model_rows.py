@@ -93,3 +93,41 @@ def test_strong_link_cuts_split_options_in_the_relaxation():
     assert any(v > 1 for v in options.values()), "the instance has pairs with several options"
     for (d, hub), total in sent.items():
         assert total <= prep.data.demand_units[d] * y[hub] + 1e-6
+
+
+def _with_split(inst: Instance) -> Instance:
+    return inst.derive(options=inst.options.model_copy(update={"split_loads": True}))
+
+
+def test_split_loads_rows_group_a_demands_arcs_per_hub():
+    """With split_loads, each (demand, hub, contributor) with two or more arcs of an
+    indivisible type gets one integral `units` column equal to the sum of its (now continuous)
+    arcs; every other arc keeps its own integrality."""
+    inst = _with_split(Instance.from_spec(generate_spec(12, 5, 8, 15, 3)))
+    prep = prepare(inst)
+    lm, arcs = prep.model, prep.arcs
+    groups: dict[tuple[int, int, int], set[int]] = defaultdict(set)
+    for i in range(len(arcs)):
+        if prep.data.arc_integer[i]:
+            groups[(int(arcs.demand[i]), int(arcs.hub[i]), int(arcs.contributor[i]))].add(i)
+    expected = {k: v for k, v in groups.items() if len(v) >= 2}
+    assert expected, "the instance has indivisible demands with several options from one hub"
+    block, x, n = lm.rows["split_loads"], lm.vars["dispatch"], lm.vars["units"]
+    assert block.size == n.size == len(expected)
+    a = lm.matrix().tocsr()[block.start : block.start + block.size]
+    integer = lm.col_bounds()[2]
+    seen = set()
+    for r in range(block.size):
+        cols = a.indices[a.indptr[r] : a.indptr[r + 1]]
+        vals = a.data[a.indptr[r] : a.indptr[r + 1]]
+        is_n = (cols >= n.start) & (cols < n.start + n.size)
+        assert is_n.sum() == 1 and vals[is_n][0] == -1.0 and np.all(vals[~is_n] == 1.0)
+        assert integer[cols[is_n][0]]
+        arcs_in = frozenset((cols[~is_n] - x.start).tolist())
+        assert not any(integer[x.start + i] for i in arcs_in), "split arcs are continuous"
+        seen.add(arcs_in)
+    assert seen == {frozenset(v) for v in expected.values()}
+    grouped = set().union(*expected.values())
+    for i in range(len(arcs)):
+        if i not in grouped:
+            assert integer[x.start + i] == bool(prep.data.arc_integer[i])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ CASES = {
     "soft-deadlines": (HERE, 196.0, ["H"], {("H", "qrf"): 1}),
     "hub-limits": (HERE, 320.0, ["H0", "H3"], {("H3", "qrf"): 1}),
     "worst-case": (HERE, 190.0, ["H2"], {("H2", "qrf"): 1}),
+    "split-loads": (HERE, 370.0, ["H"], {("H", "mech"): 2, ("H", "il76"): 1, ("H", "c130"): 3}),
 }
 
 
@@ -132,6 +134,28 @@ def test_worst_case_differs_from_expected_and_budget_binds():
     assert budget.open_hubs == ["H1"]
     assert {r["route"] for r in worst.dispatch} == {"route"}
     assert sorted(r["response_hours"] for r in worst.dispatch) == [6.0, 6.0]
+
+
+def test_split_loads_fly_one_unit_on_two_lift_types():
+    inst = load_instance(HERE / "split-loads.yaml")
+    sol = solve_checked(inst)
+    units = {r["route"]: r["units"] for r in sol.dispatch}
+    assert sum(units.values()) == pytest.approx(2.0)
+    assert units["air:il76"] * 6 <= 4 + 1e-6 and units["air:c130"] * 10 <= 18 + 1e-6
+    assert 0 < units["air:il76"] < 1  # a share of one company's loads flies on the Il-76
+    # Whole units per lift type (the default): 3 Il-76 or 2 + 2, 420.
+    whole = solve_checked(with_options(inst, split_loads=False))
+    assert whole.objective == pytest.approx(420.0)
+    assert all(r["units"] == round(r["units"]) for r in whole.dispatch)
+
+
+def test_recheck_wants_whole_units_per_hub_with_split_loads():
+    inst = load_instance(HERE / "split-loads.yaml")
+    sol = solve_checked(inst)
+    rows = [dict(r) for r in sol.dispatch]
+    rows[0]["units"] -= 0.5  # 1.5 companies arrive in all: the demand is short and a unit is cut
+    problems = recheck(inst, replace(sol, dispatch=rows))
+    assert any("not whole units" in p for p in problems), problems
 
 
 def test_bundled_default_instance_rechecks():
