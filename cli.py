@@ -110,10 +110,11 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
 )
 @click.option(
     "--start",
-    type=click.Choice(["auto", "lp-neighbourhood", "none"]),
+    type=click.Choice(["auto", "lp-neighbourhood", "hubs-first", "none"]),  # optimizer.solve.STARTS
     default="auto",
     show_default=True,
-    help="HiGHS: first find an incumbent near the LP relaxation (auto: models of 10,000+ columns, 10+ scenarios).",
+    help="HiGHS: first find an incumbent near the LP relaxation (lp-neighbourhood; auto: models of 10,000+ columns, "
+    "10+ scenarios) or choose the hubs with the rest relaxed, then plan within them (hubs-first).",
 )
 @click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
 @click.pass_context

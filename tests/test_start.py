@@ -1,5 +1,6 @@
-"""The LP-neighbourhood start (`optimizer.solve.lp_neighbourhood_start`): same optima, honest
-reporting, and the start standing when the full solve stops before improving on it."""
+"""The starts (`optimizer.solve.lp_neighbourhood_start`, `hubs_first_start`): same optima,
+valid bounds, honest reporting, and the start standing when the full solve stops before
+improving on it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,20 @@ from optimizer.errors import InputError
 from optimizer.generate import generate_spec
 from optimizer.instance import Instance
 from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, Start, _with_start, resolve_start, wants_start
+from optimizer.solve import (
+    START_AUTO_COLUMNS,
+    STARTS,
+    SolveOptions,
+    SolveResult,
+    Start,
+    _with_start,
+    configure,
+    hubs_first_start,
+    new_highs,
+    pass_model,
+    resolve_start,
+    wants_start,
+)
 from optimizer.writer import write_instance
 
 REL = 1e-6
@@ -50,6 +64,60 @@ def test_auto_only_for_large_models(prepared) -> None:
     assert resolve_start(SolveOptions(), big - 1, 200).start == "none"
     assert resolve_start(SolveOptions(), big, None).start == "lp-neighbourhood"
     assert resolve_start(SolveOptions(start="lp-neighbourhood"), 10, 1).start == "lp-neighbourhood"
+    assert resolve_start(SolveOptions(start="hubs-first"), 10, 1).start == "hubs-first"
+    assert wants_start(prepared.model, SolveOptions(start="hubs-first"))
+
+
+def test_hubs_first_keeps_the_optimum(prepared) -> None:
+    plain, _ = solve_prepared(prepared, SolveOptions(start="none"))
+    started, result = solve_prepared(prepared, SolveOptions(start="hubs-first"))
+    assert started.status == "optimal"
+    assert started.objective == pytest.approx(plain.objective, rel=REL)
+    assert "start: hubs first: hubs-only relaxation optimal" in result.message
+    assert recheck(prepared.instance, started) == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_hubs_first_bound_is_valid_and_its_plan_feasible(seed: int) -> None:
+    prep = prepare(Instance.from_spec(generate_spec(14, 6, 4, 12, seed)))
+    optimum = solve_prepared(prep, SolveOptions(start="none"))[0].objective
+    h = new_highs()
+    configure(h, SolveOptions())
+    pass_model(h, prep.model)
+    start = hubs_first_start(h, prep.model, SolveOptions())
+    assert start.lp_bound is not None and start.objective is not None and start.values is not None
+    # the hubs-only relaxation bounds the optimum; its plan within fixed hubs is feasible, so no better
+    assert start.lp_bound <= optimum * (1 + REL)
+    assert start.objective >= optimum * (1 - REL)
+    lower, upper, integer = prep.model.col_bounds()
+    v = start.values
+    assert np.all(v >= lower - 1e-6) and np.all(v <= upper + 1e-6)
+    assert np.allclose(v[integer], np.round(v[integer]), atol=1e-6)
+    lo, up = prep.model.row_bounds()
+    act = prep.model.matrix() @ v
+    assert np.all(act >= lo - 1e-6) and np.all(act <= up + 1e-6)
+    # `h` is left as it was: the full solve from here finds the optimum
+    h.setSolution(_highs_solution(v))
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(optimum, rel=REL)
+
+
+def _highs_solution(values: np.ndarray):
+    import highspy
+
+    sol = highspy.HighsSolution()
+    sol.col_value = list(values)
+    sol.value_valid = True
+    return sol
+
+
+def test_a_start_at_its_bound_is_proven() -> None:
+    x = np.array([1.0])
+    assert Start(x, 100.0, 100.0, 1.0, "").proven(0.0)
+    assert not Start(x, 100.0, 99.0, 1.0, "").proven(0.0)
+    assert Start(x, 100.0, 99.0, 1.0, "").proven(0.02)
+    assert not Start(None, 100.0, 100.0, 1.0, "").proven(0.0)
+    assert not Start(x, 100.0, None, 1.0, "").proven(0.0)
 
 
 def _result(**kw) -> SolveResult:
@@ -101,6 +169,12 @@ def test_cli_start_option(tmp_path: Path) -> None:
     assert "start:" in sa["message"] and "start:" not in sb["message"]
     bad = runner.invoke(main, ["solve", str(path), "--start", "rens"])
     assert bad.exit_code == 2
+    hubs = runner.invoke(main, ["solve", str(path), "--json", "--start", "hubs-first"])
+    assert hubs.exit_code == 0, hubs.output
+    assert json.loads(hubs.stdout)["objective"] == pytest.approx(sb["objective"], rel=REL)
+    assert "hubs first" in json.loads(hubs.stdout)["message"]
+    option = next(o for o in main.commands["solve"].params if o.name == "start")
+    assert tuple(option.type.choices) == STARTS
 
 
 def test_time_limited_start_reports_incumbent_bound_and_gap(prepared) -> None:
