@@ -279,6 +279,7 @@ DESIGN_BLOCKS = ("open_hub", "stationed")  # the decisions the neighbourhood is 
 
 
 STARTS = ("auto", "lp-neighbourhood", "hubs-first", "none")
+HUBS_FIRST_MAX_GAP = 0.05  # a hubs-only relaxation stopped further from its bound: its hubs are not used
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,9 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -
 
     The full solve then starts from that plan with what time is left (none at that scale;
     on small models it proves the optimum as usual). Time: with a limit T, step 1 gets up to
-    0.5 T and step 2 the rest; without, each runs to optimality.
+    0.5 T and step 2 the rest; without, each runs to optimality. If step 1 stops more than
+    `HUBS_FIRST_MAX_GAP` from its own bound, its hubs are a guess: the LP-neighbourhood
+    start runs instead in the time left (step 1's bound is kept when it is the better one).
     """
     t0 = time.perf_counter()
     lower, upper, integer = lm.col_bounds()
@@ -360,9 +363,16 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -
         + (f", bound {bound:.6g}" if bound is not None else "")
         + f" in {relaxed_s:.1f} s"
     )
-    if x is None:
+    if x is None or relaxed.gap is None or relaxed.gap > HUBS_FIRST_MAX_GAP:
+        # the relaxation did not get far enough to trust its hubs (its root was not done in
+        # time, at 400 scenarios with 5 minutes): the LP neighbourhood with the time left
         _restore(h, options)
-        return Start(None, None, bound, relaxed_s, head + "; no hubs to fix")
+        rest = None if limit is None else max(1.0, float(limit) - relaxed_s)
+        nb = lp_neighbourhood_start(h, lm, replace(options, time_limit=rest))
+        bounds = [b for b in (bound, nb.lp_bound) if b is not None]
+        best = max(bounds) if bounds else None
+        note = f"{head}, gap {'n/a' if relaxed.gap is None else f'{relaxed.gap:.1%}'}, hubs not used; {nb.note}"
+        return Start(nb.values, nb.objective, best, time.perf_counter() - t0, note)
     hubs = np.clip(np.round(x[ys]), lower[ys], upper[ys])
     if limit is not None:
         h.setOptionValue("time_limit", max(1.0, float(limit) - relaxed_s))

@@ -102,6 +102,24 @@ def test_hubs_first_bound_is_valid_and_its_plan_feasible(seed: int) -> None:
     assert h.getInfo().objective_function_value == pytest.approx(optimum, rel=REL)
 
 
+def test_hubs_first_falls_back_to_the_lp_neighbourhood(prepared, monkeypatch) -> None:
+    """A hubs-only relaxation stopped far from its bound (forced here) leaves the hubs to
+    the LP-neighbourhood start; the bound stays valid and the optimum is unchanged."""
+    import optimizer.solve as solve
+
+    optimum = solve_prepared(prepared, SolveOptions(start="none"))[0].objective
+    monkeypatch.setattr(solve, "HUBS_FIRST_MAX_GAP", -1.0)
+    h = new_highs()
+    configure(h, SolveOptions())
+    pass_model(h, prepared.model)
+    start = solve.hubs_first_start(h, prepared.model, SolveOptions())
+    assert "hubs not used; start: LP relaxation" in start.note
+    assert start.lp_bound is not None and start.lp_bound <= optimum * (1 + REL)
+    assert start.objective is not None and start.objective >= optimum * (1 - REL)
+    sol, _ = solve_prepared(prepared, SolveOptions(start="hubs-first"))
+    assert sol.status == "optimal" and sol.objective == pytest.approx(optimum, rel=REL)
+
+
 def _highs_solution(values: np.ndarray):
     import highspy
 
