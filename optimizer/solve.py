@@ -455,12 +455,24 @@ def solve_relaxation(h: highspy.Highs, lm: LinearModel) -> tuple[SolveResult, np
     integer = lm.col_bounds()[2]
     h.changeColsIntegrality(n, cols, [highspy.HighsVarType.kContinuous] * n)
     h.setOptionValue("solver", "ipm")
+    # HiGHS's LP solvers hold `time_limit` against the run clock of the Highs object, which
+    # keeps counting across runs (a MIP solved before would eat this LP's time): shift it.
+    limit = _option(h, "time_limit")
+    if math.isfinite(limit) and limit < highspy.kHighsInf:
+        h.setOptionValue("time_limit", limit + float(h.getRunTime()))
     try:
         return run_highs(h, mip=False)
     finally:
+        h.setOptionValue("time_limit", limit)
         h.setOptionValue("solver", "choose")
         kinds = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
         h.changeColsIntegrality(n, cols, kinds)
+
+
+def _option(h: highspy.Highs, name: str) -> float:
+    """A numeric HiGHS option's value (highspy returns it bare or as (status, value))."""
+    value = h.getOptionValue(name)
+    return float(value[1] if isinstance(value, tuple) else value)
 
 
 def _highs_bounds(b: np.ndarray) -> np.ndarray:

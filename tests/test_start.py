@@ -201,3 +201,21 @@ def test_time_limited_start_reports_incumbent_bound_and_gap(prepared) -> None:
     assert sol.bound <= sol.objective * (1 + REL)
     assert result.seconds <= 5 * 1.5 + 2
     assert sol.gap == pytest.approx((sol.objective - sol.bound) / sol.objective, abs=1e-9)
+
+
+def test_an_lp_after_other_runs_gets_its_own_time_limit(prepared) -> None:
+    """HiGHS's LP solvers count `time_limit` on the Highs object's run clock, which keeps
+    running across runs; `solve_relaxation` shifts the limit so earlier runs do not eat it."""
+    from optimizer.solve import _option, solve_relaxation
+
+    h = new_highs()
+    configure(h, SolveOptions())
+    pass_model(h, prepared.model)
+    runs = 0
+    while h.getRunTime() < 0.3 and runs < 10_000:
+        solve_relaxation(h, prepared.model)
+        runs += 1
+    h.setOptionValue("time_limit", 0.25)
+    result, values = solve_relaxation(h, prepared.model)
+    assert result.status == "optimal" and values is not None
+    assert _option(h, "time_limit") == 0.25  # restored
