@@ -174,8 +174,19 @@ def configure(h: highspy.Highs, options: SolveOptions) -> None:
 def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | None]:
     """Run HiGHS on the model it holds; map its status; return the column values if any."""
     t1 = time.perf_counter()
-    with _stdout_to_stderr():
-        run_status = h.run()
+    # HiGHS's LP solvers hold `time_limit` against the Highs object's run clock, which keeps
+    # counting across runs (a MIP solved before would eat an LP's time); its MIP solver
+    # times each run from its start. So an LP's limit is shifted by the clock's reading.
+    limit = _option(h, "time_limit")
+    shift = not mip and limit < highspy.kHighsInf
+    if shift:
+        h.setOptionValue("time_limit", limit + float(h.getRunTime()))
+    try:
+        with _stdout_to_stderr():
+            run_status = h.run()
+    finally:
+        if shift:
+            h.setOptionValue("time_limit", limit)
     seconds = time.perf_counter() - t1
     ms = h.getModelStatus()
     info = h.getInfo()
@@ -455,15 +466,9 @@ def solve_relaxation(h: highspy.Highs, lm: LinearModel) -> tuple[SolveResult, np
     integer = lm.col_bounds()[2]
     h.changeColsIntegrality(n, cols, [highspy.HighsVarType.kContinuous] * n)
     h.setOptionValue("solver", "ipm")
-    # HiGHS's LP solvers hold `time_limit` against the run clock of the Highs object, which
-    # keeps counting across runs (a MIP solved before would eat this LP's time): shift it.
-    limit = _option(h, "time_limit")
-    if math.isfinite(limit) and limit < highspy.kHighsInf:
-        h.setOptionValue("time_limit", limit + float(h.getRunTime()))
     try:
         return run_highs(h, mip=False)
     finally:
-        h.setOptionValue("time_limit", limit)
         h.setOptionValue("solver", "choose")
         kinds = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
         h.changeColsIntegrality(n, cols, kinds)

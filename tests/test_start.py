@@ -205,7 +205,7 @@ def test_time_limited_start_reports_incumbent_bound_and_gap(prepared) -> None:
 
 def test_an_lp_after_other_runs_gets_its_own_time_limit(prepared) -> None:
     """HiGHS's LP solvers count `time_limit` on the Highs object's run clock, which keeps
-    running across runs; `solve_relaxation` shifts the limit so earlier runs do not eat it."""
+    running across runs; `run_highs` shifts an LP's limit so earlier runs do not eat it."""
     from optimizer.solve import _option, solve_relaxation
 
     h = new_highs()
