@@ -259,10 +259,13 @@ def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np
         # the start's plan meets its own bound: nothing left for the full solve to prove
         assert start.objective is not None and start.lp_bound is not None
         gap = max(0.0, start.objective - start.lp_bound) / max(abs(start.objective), 1e-10)
+        bound = min(start.lp_bound, start.objective)
+        if gap <= 1e-9:  # equal up to round-off
+            gap, bound = 0.0, start.objective
         return SolveResult(
             status="optimal",
             objective=start.objective,
-            bound=min(start.lp_bound, start.objective),
+            bound=bound,
             gap=gap,
             solver="highs",
             solver_version=_highs_version(h),
@@ -507,5 +510,7 @@ def _with_start(result: SolveResult, values: np.ndarray | None, start: Start) ->
     if result.objective is not None and bound is not None:
         bound = min(bound, result.objective) if result.status == "optimal" else bound
         gap = 0.0 if result.objective == bound else abs(result.objective - bound) / max(abs(result.objective), 1e-10)
+        if result.status == "optimal" and gap <= 1e-9:  # equal up to round-off
+            gap, bound = 0.0, result.objective
     message = f"{result.message}; {start.note}" if result.message else start.note
     return replace(result, bound=bound, gap=gap, seconds=result.seconds + start.seconds, message=message), values
