@@ -360,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     ef = sub.choices["ef"]
     ef.add_argument("--scenarios", type=int, nargs="+", default=[25, 50, 100, 200, 400])
     ef.add_argument("--time-limit", type=float, default=600.0, help="HiGHS seconds per size (default 600)")
-    starts = ["auto", "lp-neighbourhood", "hubs-first", "none"]
-    ef.add_argument("--start", choices=starts, default="auto", help="horizon solve --start")
+    from optimizer.solve import STARTS
+
+    ef.add_argument("--start", choices=STARTS, default="auto", help="horizon solve --start")
     ph = sub.choices["ph"]
     ph.add_argument("--scenarios", type=int, nargs="+", default=[2000])
     ph.add_argument("--ranks", type=int, default=2)

@@ -258,14 +258,11 @@ def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np
     if start.proven(options.mip_gap):
         # the start's plan meets its own bound: nothing left for the full solve to prove
         assert start.objective is not None and start.lp_bound is not None
-        gap = max(0.0, start.objective - start.lp_bound) / max(abs(start.objective), 1e-10)
-        bound = min(start.lp_bound, start.objective)
-        if gap <= 1e-9:  # equal up to round-off
-            gap, bound = 0.0, start.objective
+        gap = relative_gap(start.objective, min(start.lp_bound, start.objective))
         return SolveResult(
             status="optimal",
             objective=start.objective,
-            bound=bound,
+            bound=start.objective if gap == 0.0 else start.lp_bound,
             gap=gap,
             solver="highs",
             solver_version=_highs_version(h),
@@ -310,8 +307,13 @@ class Start:
         """Whether the start's plan is already within `mip_gap` of its bound."""
         if self.values is None or self.objective is None or self.lp_bound is None:
             return False
-        gap = (self.objective - self.lp_bound) / max(abs(self.objective), 1e-10)
-        return gap <= max(float(mip_gap), 1e-9)
+        return relative_gap(self.objective, self.lp_bound) <= float(mip_gap)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """|objective − bound| / |objective|, with a difference of round-off size (1e-9) as 0."""
+    gap = abs(objective - bound) / max(abs(objective), 1e-10)
+    return 0.0 if gap <= 1e-9 else gap
 
 
 def resolve_start(options: SolveOptions, n_cols: int, scenarios: int | None) -> SolveOptions:
@@ -509,8 +511,8 @@ def _with_start(result: SolveResult, values: np.ndarray | None, start: Start) ->
     gap = result.gap
     if result.objective is not None and bound is not None:
         bound = min(bound, result.objective) if result.status == "optimal" else bound
-        gap = 0.0 if result.objective == bound else abs(result.objective - bound) / max(abs(result.objective), 1e-10)
-        if result.status == "optimal" and gap <= 1e-9:  # equal up to round-off
-            gap, bound = 0.0, result.objective
+        gap = relative_gap(result.objective, bound)
+        if result.status == "optimal" and gap == 0.0:
+            bound = result.objective
     message = f"{result.message}; {start.note}" if result.message else start.note
     return replace(result, bound=bound, gap=gap, seconds=result.seconds + start.seconds, message=message), values
