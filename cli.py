@@ -110,11 +110,12 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
 )
 @click.option(
     "--start",
-    type=click.Choice(["auto", "lp-neighbourhood", "hubs-first", "none"]),  # optimizer.solve.STARTS
+    type=click.Choice(["auto", "lp-neighbourhood", "hubs-first", "concurrent", "none"]),  # optimizer.solve.STARTS
     default="auto",
     show_default=True,
     help="HiGHS: first find an incumbent near the LP relaxation (lp-neighbourhood; auto: models of 10,000+ columns, "
-    "10+ scenarios) or choose the hubs with the rest relaxed, then plan within them (hubs-first).",
+    "10+ scenarios), or choose the hubs with the rest relaxed, then plan within them (hubs-first), or run both "
+    "side by side in two processes sharing plans and bounds (concurrent).",
 )
 @click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
 @click.pass_context

@@ -19,12 +19,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 
 from models.linear import LinearModel
 from optimizer.errors import InputError, SolverError
+
+if TYPE_CHECKING:
+    from optimizer.concurrent import Exchange
 
 STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
 
@@ -241,8 +245,16 @@ def _bounded_below(h: highspy.Highs) -> bool:
     return bool(np.all(np.where(cost > 0, np.isfinite(lower), True) & np.where(cost < 0, np.isfinite(upper), True)))
 
 
-def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
-    """Solve with highspy in-process: the matrix in bulk, options translated, status mapped."""
+def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> tuple[SolveResult, np.ndarray | None]:
+    """Solve with highspy in-process: the matrix in bulk, options translated, status mapped.
+
+    `share`: this search runs beside another (`optimizer.concurrent`) and trades plans and
+    bounds with it; ``start="concurrent"`` without one starts that pair."""
+    mip = bool(lm.col_bounds()[2].any())
+    if share is None and mip and wants_start(lm, options) and resolve_start(options, lm.n_cols, None).start == "concurrent":
+        from optimizer.concurrent import solve_concurrent  # it builds on this function
+
+        return solve_concurrent(lm, options)
     t0 = time.perf_counter()
     h = new_highs()
     configure(h, options)
@@ -250,10 +262,10 @@ def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np
     if options.write_model:
         write_model(h, lm, options.write_model)
     transfer = time.perf_counter() - t0
-    mip = bool(lm.col_bounds()[2].any())
-    start = find_start(h, lm, options) if mip and wants_start(lm, options) else None
+    start = find_start(h, lm, options, share) if mip and wants_start(lm, options) else None
     if start is None:
-        result, values = run_highs(h, mip=mip)
+        with _watching(share, h, plans=mip, bound=mip, inject=mip):
+            result, values = run_highs(h, mip=mip)
         return replace(result, transfer_seconds=transfer), values
     if start.proven(options.mip_gap):
         # the start's plan meets its own bound: nothing left for the full solve to prove
@@ -278,8 +290,19 @@ def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np
         sol.col_value = list(start.values)
         sol.value_valid = True
         h.setSolution(sol)
-    result, values = run_highs(h, mip=True)
+    with _watching(share, h, plans=True, bound=True, inject=True):
+        result, values = run_highs(h, mip=True)
     return _with_start(replace(result, transfer_seconds=transfer), values, start)
+
+
+@contextlib.contextmanager
+def _watching(share: Exchange | None, h: highspy.Highs, *, plans: bool, bound: bool, inject: bool) -> Iterator[None]:
+    """`share.watch` for this run, or nothing when the search runs alone."""
+    if share is None:
+        yield
+        return
+    with share.watch(h, plans=plans, bound=bound, inject=inject):
+        yield
 
 
 # --- a start for large models: the LP relaxation's neighbourhood ----------------------------
@@ -289,7 +312,7 @@ ROUND_TOL = 1e-6
 DESIGN_BLOCKS = ("open_hub", "stationed")  # the decisions the neighbourhood is drawn around
 
 
-STARTS = ("auto", "lp-neighbourhood", "hubs-first", "none")
+STARTS = ("auto", "lp-neighbourhood", "hubs-first", "concurrent", "none")
 HUBS_FIRST_MAX_GAP = 0.05  # a hubs-only relaxation stopped further from its bound: its hubs are not used
 
 
@@ -334,14 +357,14 @@ def wants_start(lm: LinearModel, options: SolveOptions) -> bool:
     return resolve_start(options, lm.n_cols, None).start != "none"
 
 
-def find_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -> Start:
+def find_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
     """The start `options` asks for (after "auto" is resolved); `h` is left as it was."""
     if resolve_start(options, lm.n_cols, None).start == "hubs-first":
-        return hubs_first_start(h, lm, options)
-    return lp_neighbourhood_start(h, lm, options)
+        return hubs_first_start(h, lm, options, share)
+    return lp_neighbourhood_start(h, lm, options, share)
 
 
-def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -> Start:
+def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
     """Choose the hubs first, with every other decision relaxed; then plan within those hubs.
 
     1. The model with only the hub openings ``open_hub`` integral (stocks and dispatch
@@ -357,6 +380,9 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -
     0.5 T and step 2 the rest; without, each runs to optimality. If step 1 stops more than
     `HUBS_FIRST_MAX_GAP` from its own bound, its hubs are a guess: the LP-neighbourhood
     start runs instead in the time left (step 1's bound is kept when it is the better one).
+
+    Beside another search (`share`), step 1 sends its bound, step 2 its plans, and a failed
+    step 1 leaves the plans to the other search.
     """
     t0 = time.perf_counter()
     lower, upper, integer = lm.col_bounds()
@@ -369,7 +395,8 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -
         h.setOptionValue("time_limit", 0.5 * float(limit))
     h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
     try:
-        relaxed, x = run_highs(h, mip=True)
+        with _watching(share, h, plans=False, bound=True, inject=False):
+            relaxed, x = run_highs(h, mip=True)
     finally:
         h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
     relaxed_s = time.perf_counter() - t0
@@ -379,6 +406,14 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -
         + (f", bound {bound:.6g}" if bound is not None else "")
         + f" in {relaxed_s:.1f} s"
     )
+    if share is not None:
+        share.send_bound(bound)
+        share.send_note(head)
+        share.poll(force=True)
+        if share.stopped or x is None or relaxed.gap is None or relaxed.gap > HUBS_FIRST_MAX_GAP:
+            _restore(h, options)
+            why = "stopped" if share.stopped else "hubs not used"
+            return Start(None, None, bound, relaxed_s, f"{head} ({why})")
     if x is None or relaxed.gap is None or relaxed.gap > HUBS_FIRST_MAX_GAP:
         # the relaxation did not get far enough to trust its hubs (its root was not done in
         # time, at 400 scenarios with 5 minutes): the LP neighbourhood with the time left
@@ -394,7 +429,8 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -
         h.setOptionValue("time_limit", max(1.0, float(limit) - relaxed_s))
     h.changeColsBounds(len(ys), ys, hubs, hubs)
     try:
-        fixed, values = run_highs(h, mip=True)
+        with _watching(share, h, plans=True, bound=False, inject=False):
+            fixed, values = run_highs(h, mip=True)
     finally:
         h.changeColsBounds(len(ys), ys, _highs_bounds(lower[ys]), _highs_bounds(upper[ys]))
         _restore(h, options)
@@ -405,10 +441,12 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -
         + f" in {seconds - relaxed_s:.1f} s"
     )
     has = fixed.has_solution and values is not None
+    if share is not None:
+        share.send_note(note)
     return Start(values if has else None, fixed.objective if has else None, bound, seconds, note)
 
 
-def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions) -> Start:
+def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
     """Solve the LP relaxation, then the MIP in its neighbourhood; leave `h` as it was.
 
     On large extensive forms HiGHS's branch and bound spends its time in the root's cut
@@ -447,7 +485,8 @@ def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOpti
     h.setOptionValue("mip_rel_gap", max(1e-3, float(options.mip_gap)))
     sub_limit = 0.2 * float(limit) if limit is not None else max(30.0, 2 * lp_s)
     h.setOptionValue("time_limit", sub_limit)
-    sub, values = run_highs(h, mip=True)
+    with _watching(share, h, plans=True, bound=False, inject=False):
+        sub, values = run_highs(h, mip=True)
     h.changeColsBounds(n, cols, _highs_bounds(lower), _highs_bounds(upper))
     _restore(h, options)
     seconds = time.perf_counter() - t0

@@ -1,0 +1,296 @@
+"""Two searches side by side, sharing plans and bounds (``--start concurrent``).
+
+HiGHS's branch and bound keeps one core busy (a 45 s solve of the 25-scenario model used
+48 s of CPU on this 2-core machine), and on large extensive forms the two starts are good
+at different things: the LP neighbourhood finds plans early, hubs first proves the better
+bound (docs/scale.md). So the calling process runs the default search (LP-neighbourhood
+start, then the full solve) and a second process runs hubs first (hubs-only relaxation,
+then the plan within its hubs, then the full solve), each on its own core. Through two
+queues each streams to the other:
+
+* every plan it finds (feasible for the full model: the neighbourhood's, the fixed-hub
+  MIP's, the full solve's), which the other's full solve takes as an incumbent;
+* every valid bound it proves (the hubs-only relaxation's, the full solve's).
+
+A search stops when the best plan known to it meets the best bound known to it (within
+``mip_gap``), so one search's plan and the other's bound can prove the optimum together.
+The result is the best plan either found, against the better of the two bounds. Nothing is
+written to disk; the second process is stopped when the first finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import os
+import queue
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import highspy
+import numpy as np
+
+from models.linear import LinearModel
+from optimizer.solve import SolveOptions, SolveResult, relative_gap, solve_highs
+
+POLL_SECONDS = 0.2  # how often a running search looks at its inbox
+STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
+MIN_CPUS = 2  # `auto` picks this start only where two searches can run at once
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Exchange:
+    """One search's side of the channel: what it has heard from the other, what it sends.
+
+    ``watch`` attaches HiGHS callbacks for one run: sending plans and bounds, taking the
+    peer's plans as incumbents, and interrupting when the run's work is done (the peer
+    asked to stop, or the best plan known meets the best bound known).
+    """
+
+    def __init__(self, inbox: Any, outbox: Any, mip_gap: float) -> None:
+        self.inbox, self.outbox = inbox, outbox
+        self.mip_gap = float(mip_gap)
+        self.plan: tuple[float, np.ndarray] | None = None  # the best plan the peer sent
+        self.bound: float | None = None  # the best bound the peer sent
+        self.stopped = False
+        self.note = ""  # what the peer said it did, when it finished first
+        self.plans_received = 0
+        self._sent_bound = -math.inf
+        self._sent_plan = math.inf
+        self._polled = 0.0
+        self._parent = os.getppid()
+
+    # --- messages ------------------------------------------------------------------------
+    def poll(self, force: bool = False) -> None:
+        """Read what the peer sent (at most every `POLL_SECONDS` unless forced)."""
+        now = time.monotonic()
+        if not force and now - self._polled < POLL_SECONDS:
+            return
+        self._polled = now
+        if os.getppid() != self._parent:  # the process that started this one has gone
+            self.stopped = True
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except (queue.Empty, OSError, EOFError, ValueError):
+                return
+            kind = message[0]
+            if kind == "plan":
+                objective, values = float(message[1]), message[2]
+                if self.plan is None or objective < self.plan[0]:
+                    self.plan = (objective, values)
+                self.plans_received += 1
+            elif kind == "bound":
+                value = float(message[1])
+                self.bound = value if self.bound is None else max(self.bound, value)
+            elif kind == "stop":
+                self.stopped = True
+            elif kind == "note":
+                self.note = str(message[1])
+
+    def _send(self, message: tuple) -> None:
+        with contextlib.suppress(OSError, ValueError, AssertionError):  # the peer has gone
+            self.outbox.put(message)
+
+    def send_plan(self, objective: float, values: np.ndarray) -> None:
+        """A plan feasible for the full model (sent only when it improves on the last)."""
+        if math.isfinite(objective) and objective < self._sent_plan:
+            self._sent_plan = objective
+            self._send(("plan", float(objective), np.asarray(values, dtype=float).copy()))
+
+    def send_bound(self, bound: float | None) -> None:
+        """A valid lower bound on the full model's optimum (sent when it rises)."""
+        if bound is not None and math.isfinite(bound) and bound > self._sent_bound:
+            self._sent_bound = float(bound)
+            self._send(("bound", float(bound)))
+
+    def send_note(self, text: str) -> None:
+        self._send(("note", text))
+
+    def stop_peer(self) -> None:
+        self._send(("stop",))
+
+    def best_bound(self, own: float | None = None) -> float | None:
+        bounds = [b for b in (own, self.bound) if b is not None and math.isfinite(b)]
+        return max(bounds) if bounds else None
+
+    def done(self, primal: float | None, own_bound: float | None = None) -> bool:
+        """Whether the best plan known (this run's `primal` or the peer's) meets the best bound."""
+        plans = [p for p in (primal, self.plan[0] if self.plan else None) if p is not None and math.isfinite(p)]
+        bound = self.best_bound(own_bound)
+        if not plans or bound is None:
+            return False
+        best = min(plans)
+        return best <= bound or relative_gap(best, bound) <= max(self.mip_gap, 1e-9)
+
+    # --- callbacks -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def watch(self, h: highspy.Highs, *, plans: bool, bound: bool, inject: bool) -> Iterator[None]:
+        """Callbacks for one run on `h`: `plans`, its incumbents are plans of the full model
+        (sent, and a plan meeting the best bound ends the run); `bound`, its dual bound is
+        valid for the full model (sent); `inject`, the peer's plans become its incumbents."""
+        given = [math.inf]  # objective of the last peer plan handed to this run
+
+        def on_interrupt(e: Any) -> None:
+            self.poll()
+            out = e.data_out
+            own_bound = float(out.mip_dual_bound) if bound else None
+            if bound:
+                self.send_bound(own_bound)
+            primal = float(out.mip_primal_bound) if plans else None
+            if self.stopped or (plans and self.done(primal, own_bound)):
+                e.interrupt()
+
+        def on_improving(e: Any) -> None:
+            out = e.data_out
+            self.send_plan(float(out.objective_function_value), np.asarray(out.mip_solution, dtype=float))
+
+        def on_user_solution(e: Any) -> None:
+            self.poll()
+            if self.plan is None:
+                return
+            objective, values = self.plan
+            primal = float(e.data_out.mip_primal_bound)
+            if objective < given[0] and objective < primal - 1e-9 * max(1.0, abs(objective)):
+                given[0] = objective
+                e.data_in.setSolution(np.asarray(values, dtype=float))
+
+        # HiGHS calls the MIP interrupt callback a few times a second, in the root's cut
+        # loop too (88 times in a 30 s root at 25 scenarios), so polling there is cheap
+        subscribed = [(h.cbMipInterrupt, on_interrupt)]
+        if plans:
+            subscribed.append((h.cbMipImprovingSolution, on_improving))
+        if inject:
+            subscribed.append((h.cbMipUserSolution, on_user_solution))
+        for event, fn in subscribed:
+            event.subscribe(_guarded(fn))
+        try:
+            yield
+        finally:
+            h.clearCallbacks()
+
+
+def _guarded(fn: Any) -> Any:
+    """A callback that never raises into HiGHS (an exception there ends the run in error):
+    a failure to exchange only costs the exchange."""
+
+    def run(e: Any) -> None:
+        with contextlib.suppress(Exception):
+            fn(e)
+
+    return run
+
+
+def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
+    """The second process: hubs first, then the full solve, streaming plans and bounds."""
+    share = Exchange(inbox, outbox, options.mip_gap)
+    limit = None if options.time_limit is None else max(1.0, deadline - time.time())
+    try:
+        result, values = solve_highs(lm, replace(options, start="hubs-first", time_limit=limit), share)
+    except KeyboardInterrupt:
+        return
+    except Exception as exc:  # noqa: BLE001 - reported by the first search, which goes on alone
+        share.send_note(f"failed: {type(exc).__name__}: {exc}")
+        sys.exit(1)
+    if values is not None and result.objective is not None:
+        share.send_plan(result.objective, values)
+    share.send_bound(result.bound if result.status in ("optimal", "feasible", "no_solution") else None)
+    share.send_note(result.message)
+
+
+def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
+    """The default search here and hubs first in a second process; the best of both."""
+    t0 = time.perf_counter()
+    ctx = mp.get_context("spawn")  # a fresh interpreter: HiGHS's threads do not survive fork
+    to_peer, from_peer = ctx.Queue(), ctx.Queue()
+    deadline = time.time() + (float(options.time_limit) if options.time_limit is not None else 0.0)
+    worker_options = replace(options, verbose=False, log_file=None, write_model=None)
+    peer: BaseProcess = ctx.Process(
+        target=_second_search, args=(lm, worker_options, to_peer, from_peer, deadline), daemon=True, name="horizon-hubs-first"
+    )
+    peer.start()
+    share = Exchange(from_peer, to_peer, options.mip_gap)
+    try:
+        result, values = solve_highs(lm, replace(options, start="lp-neighbourhood"), share)
+    finally:
+        _stop(peer, share)
+        for q in (to_peer, from_peer):
+            q.close()
+            q.cancel_join_thread()
+    return merge(result, values, share, peer.exitcode, time.perf_counter() - t0)
+
+
+def _stop(peer: BaseProcess, share: Exchange) -> None:
+    """Ask the peer to stop and read what it sends until it has gone.
+
+    Reading while waiting matters: a process exits only once its queue is flushed, and a
+    process killed while writing leaves half a message that would block the reader. So
+    the peer is terminated only after `STOP_SECONDS`, and its queue is not read after that.
+    """
+    share.stop_peer()
+    end = time.monotonic() + STOP_SECONDS
+    while peer.is_alive() and time.monotonic() < end:
+        share.poll(force=True)
+        peer.join(0.05)
+    if peer.is_alive():
+        peer.terminate()
+        peer.join(STOP_SECONDS)
+        return
+    share.poll(force=True)
+
+
+def merge(
+    result: SolveResult, values: np.ndarray | None, share: Exchange, peer_exit: int | None, seconds: float
+) -> tuple[SolveResult, np.ndarray | None]:
+    """This search's result with the peer's best plan and bound; the status follows from them."""
+    note = f"concurrent: hubs first in a second process sent {share.plans_received} plan(s)" + (
+        f", bound {share.bound:.6g}" if share.bound is not None else ", no bound"
+    )
+    if share.note:
+        note += f" ({share.note})"
+    if peer_exit not in (0, None, -15):  # -15: terminated by us after the run
+        note += f" (it ended with exit code {peer_exit})"
+    if result.status in ("infeasible", "unbounded", "error"):
+        return replace(result, seconds=seconds, message=f"{result.message}; {note}"), values
+    objective = result.objective if values is not None else None
+    took_peer = False
+    if share.plan is not None and (objective is None or share.plan[0] < objective - 1e-9 * max(1.0, abs(share.plan[0]))):
+        objective, values, took_peer = share.plan[0], share.plan[1], True
+    own = result.bound
+    bound = share.best_bound(own)
+    if objective is None:
+        return replace(result, bound=bound, seconds=seconds, message=f"{result.message}; {note}"), None
+    if bound is not None:
+        bound = min(bound, objective)
+    gap = relative_gap(objective, bound) if bound is not None else None
+    optimal = (result.status == "optimal" and not took_peer) or (gap is not None and gap <= share.mip_gap)
+    if optimal and gap == 0.0:
+        bound = objective
+    if took_peer:
+        note += "; its plan is the best"
+    head = result.message
+    if optimal and result.status != "optimal":
+        head = "Optimal (the best plan meets the best bound of the two searches)"
+    merged = replace(
+        result,
+        status="optimal" if optimal else "feasible",
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        has_solution=True,
+        seconds=seconds,
+        message=f"{head}; {note}",
+    )
+    return merged, values

@@ -1,0 +1,139 @@
+"""Two searches side by side (`optimizer.concurrent`): the same optimum, plans and bounds
+that travel between them, and a status that follows from the best of both."""
+
+from __future__ import annotations
+
+import json
+import queue
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from recheck import recheck
+
+from cli import main
+from optimizer.concurrent import Exchange, merge
+from optimizer.generate import generate_spec
+from optimizer.instance import Instance
+from optimizer.pipeline import prepare, solve_prepared
+from optimizer.solve import SolveOptions, SolveResult, solve_highs
+from optimizer.writer import write_instance
+
+REL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return prepare(Instance.from_spec(generate_spec(14, 6, 4, 12, 2)))
+
+
+@pytest.fixture(scope="module")
+def optimum(prepared) -> tuple[float, np.ndarray]:
+    result, values = solve_highs(prepared.model, SolveOptions(start="none"))
+    assert result.status == "optimal" and values is not None
+    return float(result.objective), values
+
+
+def _exchange(messages: list[tuple] = (), gap: float = 0.0) -> tuple[Exchange, queue.Queue]:
+    inbox, outbox = queue.Queue(), queue.Queue()
+    for m in messages:
+        inbox.put(m)
+    return Exchange(inbox, outbox, gap), outbox
+
+
+def _result(status: str, objective: float | None, bound: float | None, message: str = "HiGHS") -> SolveResult:
+    gap = None if objective is None or bound is None else abs(objective - bound) / abs(objective)
+    return SolveResult(status, objective, bound, gap, "highs", "1", 1.0, 0.0, objective is not None, message)
+
+
+def test_concurrent_finds_the_optimum_and_says_so(prepared, optimum) -> None:
+    sol, result = solve_prepared(prepared, SolveOptions(start="concurrent", time_limit=120))
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(optimum[0], rel=REL)
+    assert sol.gap == 0.0
+    assert "concurrent: hubs first in a second process" in result.message
+    assert recheck(prepared.instance, sol) == []
+
+
+def test_the_exchange_keeps_the_best_plan_and_bound_and_hears_stop() -> None:
+    share, outbox = _exchange(
+        [("plan", 10.0, np.ones(2)), ("bound", 7.0), ("plan", 9.0, np.zeros(2)), ("plan", 12.0, np.ones(2)), ("bound", 6.0)]
+    )
+    share.poll(force=True)
+    assert share.plan is not None and share.plan[0] == 9.0 and np.all(share.plan[1] == 0)
+    assert share.bound == 7.0 and share.plans_received == 3 and not share.stopped
+    assert not share.done(None) and not share.done(9.5)
+    assert share.done(7.0) and share.done(9.5, own_bound=9.0)  # own plan or peer's, either bound
+    share.inbox.put(("stop",))
+    share.poll(force=True)
+    assert share.stopped
+    # only improving plans and rising bounds are sent
+    for objective in (5.0, 6.0, 4.0):
+        share.send_plan(objective, np.ones(2))
+    for bound in (1.0, 0.5, float("-inf"), 2.0, None):
+        share.send_bound(bound)
+    sent = [outbox.get_nowait() for _ in range(outbox.qsize())]
+    assert [(m[0], m[1]) for m in sent] == [("plan", 5.0), ("plan", 4.0), ("bound", 1.0), ("bound", 2.0)]
+
+
+def test_the_gap_tolerance_decides_done() -> None:
+    share, _ = _exchange([("bound", 99.0)], gap=0.02)
+    share.poll(force=True)
+    assert share.done(100.0)
+    assert not _exchange([("bound", 99.0)])[0].done(100.0)
+
+
+def test_a_peer_plan_becomes_the_incumbent_and_its_bound_ends_the_run(prepared, optimum) -> None:
+    """Handed the optimum and a bound at it, a search takes the plan and stops at once."""
+    objective, values = optimum
+    share, _ = _exchange([("plan", objective, values), ("bound", objective)])
+    result, got = solve_highs(prepared.model, SolveOptions(start="none", time_limit=60), share)
+    assert got is not None and result.objective == pytest.approx(objective, rel=REL)
+    merged, _ = merge(result, got, share, 0, result.seconds)
+    assert merged.status == "optimal" and merged.gap == 0.0 and merged.bound == merged.objective
+
+
+def test_merge_takes_the_better_plan_and_the_better_bound() -> None:
+    share, _ = _exchange([("plan", 100.0, np.array([2.0])), ("bound", 98.0)])
+    share.poll(force=True)
+    merged, values = merge(_result("feasible", 105.0, 95.0), np.array([1.0]), share, 0, 3.0)
+    assert merged.status == "feasible" and merged.objective == 100.0 and merged.bound == 98.0
+    assert merged.gap == pytest.approx(0.02) and values is not None and values[0] == 2.0
+    assert "its plan is the best" in merged.message and merged.seconds == 3.0
+    # this search's plan meets the peer's bound: optimal, though neither proved it alone
+    share, _ = _exchange([("bound", 105.0)])
+    share.poll(force=True)
+    merged, values = merge(_result("feasible", 105.0, 95.0, "Interrupted by user"), np.array([1.0]), share, 0, 3.0)
+    assert merged.status == "optimal" and merged.gap == 0.0 and merged.bound == 105.0
+    assert merged.message.startswith("Optimal (the best plan meets the best bound")
+    # an infeasible model stays infeasible; a peer that died is named
+    share, _ = _exchange()
+    merged, values = merge(_result("infeasible", None, None), None, share, 1, 3.0)
+    assert merged.status == "infeasible" and values is None and "exit code 1" in merged.message
+
+
+def test_merge_never_reports_a_bound_above_the_plan() -> None:
+    share, _ = _exchange([("bound", 101.0)])
+    share.poll(force=True)
+    merged, _ = merge(_result("feasible", 100.0, 90.0), np.array([1.0]), share, 0, 1.0)
+    assert merged.bound == 100.0 and merged.status == "optimal"
+
+
+def test_cli_concurrent(prepared, optimum, tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    write_instance(prepared.instance.spec, path)
+    res = CliRunner().invoke(main, ["solve", str(path), "--start", "concurrent", "--time-limit", "120", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["status"] == "optimal"
+    assert data["objective"] == pytest.approx(optimum[0], rel=REL)
+
+
+def test_a_search_whose_parent_has_gone_stops() -> None:
+    share, _ = _exchange()
+    share.poll(force=True)
+    assert not share.stopped
+    share._parent = -1  # as if the process that started this one had exited
+    share.poll(force=True)
+    assert share.stopped
