@@ -36,19 +36,10 @@ import highspy
 import numpy as np
 
 from models.linear import LinearModel
-from optimizer.solve import SolveOptions, SolveResult, relative_gap, solve_highs
+from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, relative_gap, solve_highs
 
 POLL_SECONDS = 0.2  # how often a running search looks at its inbox
 STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
-MIN_CPUS = 2  # `auto` picks this start only where two searches can run at once
-
-
-def usable_cpus() -> int:
-    """Cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class Exchange:
@@ -67,6 +58,7 @@ class Exchange:
         self.stopped = False
         self.note = ""  # what the peer said it did, when it finished first
         self.plans_received = 0
+        self.plans_given = 0  # peer plans handed to HiGHS as incumbents
         self._sent_bound = -math.inf
         self._sent_plan = math.inf
         self._polled = 0.0
@@ -166,6 +158,7 @@ class Exchange:
             if objective < given[0] and objective < primal - 1e-9 * max(1.0, abs(objective)):
                 given[0] = objective
                 e.data_in.setSolution(np.asarray(values, dtype=float))
+                self.plans_given += 1
 
         # HiGHS calls the MIP interrupt callback a few times a second, in the root's cut
         # loop too (88 times in a 30 s root at 25 scenarios), so polling there is cheap
@@ -211,7 +204,10 @@ def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: A
 
 
 def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
-    """The default search here and hubs first in a second process; the best of both."""
+    """The default search here and hubs first in a second process; the best of both.
+
+    The second search gets the same options (time limit counted from now) but writes no
+    log and no model file."""
     t0 = time.perf_counter()
     ctx = mp.get_context("spawn")  # a fresh interpreter: HiGHS's threads do not survive fork
     to_peer, from_peer = ctx.Queue(), ctx.Queue()
@@ -223,7 +219,9 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     peer.start()
     share = Exchange(from_peer, to_peer, options.mip_gap)
     try:
-        result, values = solve_highs(lm, replace(options, start="lp-neighbourhood"), share)
+        # the default search: the LP neighbourhood on large models, HiGHS alone on small ones
+        first = "lp-neighbourhood" if lm.n_cols >= START_AUTO_COLUMNS else "none"
+        result, values = solve_highs(lm, replace(options, start=first), share)
     finally:
         _stop(peer, share)
         for q in (to_peer, from_peer):

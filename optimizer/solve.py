@@ -339,16 +339,31 @@ def relative_gap(objective: float, bound: float) -> float:
     return 0.0 if gap <= 1e-9 else gap
 
 
-def resolve_start(options: SolveOptions, n_cols: int, scenarios: int | None) -> SolveOptions:
-    """Decide "auto": the start pays on extensive forms of many scenarios (HiGHS alone finds
+def resolve_start(options: SolveOptions, n_cols: int, scenarios: int | None, cpus: int | None = None) -> SolveOptions:
+    """Decide "auto": a start pays on extensive forms of many scenarios (HiGHS alone finds
     poor incumbents there), not on small models nor on one-scenario location models such as
-    the classic ones, which HiGHS solves well as they are. `scenarios` None: not known."""
+    the classic ones, which HiGHS solves well as they are. On such models, with two cores
+    or more (`cpus`, default: this process's) and no ``threads=1``, the LP-neighbourhood
+    search runs with hubs first beside it ("concurrent"; HiGHS's branch and bound keeps one
+    core busy), else alone. `scenarios` None: not known."""
     if options.start not in STARTS:
         raise InputError(f"unknown start '{options.start}': use {', '.join(STARTS[:-1])} or {STARTS[-1]}")
     if options.start != "auto":
         return options
     large = n_cols >= START_AUTO_COLUMNS and (scenarios is None or scenarios >= START_AUTO_SCENARIOS)
-    return replace(options, start="lp-neighbourhood" if large else "none")
+    if not large:
+        return replace(options, start="none")
+    cores = usable_cpus() if cpus is None else cpus
+    two = cores >= 2 and (options.threads is None or options.threads >= 2)
+    return replace(options, start="concurrent" if two else "lp-neighbourhood")
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def wants_start(lm: LinearModel, options: SolveOptions) -> bool:

@@ -84,14 +84,23 @@ def test_the_gap_tolerance_decides_done() -> None:
     assert not _exchange([("bound", 99.0)])[0].done(100.0)
 
 
-def test_a_peer_plan_becomes_the_incumbent_and_its_bound_ends_the_run(prepared, optimum) -> None:
-    """Handed the optimum and a bound at it, a search takes the plan and stops at once."""
+def test_a_peer_plan_and_bound_at_it_end_the_run(prepared, optimum) -> None:
+    """Handed the optimum and a bound at it, a search stops at once; the merge proves it."""
     objective, values = optimum
     share, _ = _exchange([("plan", objective, values), ("bound", objective)])
     result, got = solve_highs(prepared.model, SolveOptions(start="none", time_limit=60), share)
-    assert got is not None and result.objective == pytest.approx(objective, rel=REL)
-    merged, _ = merge(result, got, share, 0, result.seconds)
+    assert result.status != "optimal" and "Interrupted" in result.message
+    merged, plan = merge(result, got, share, 0, result.seconds)
     assert merged.status == "optimal" and merged.gap == 0.0 and merged.bound == merged.objective
+    assert merged.objective == pytest.approx(objective, rel=REL) and plan is not None
+
+
+def test_a_peer_plan_becomes_the_incumbent(prepared, optimum) -> None:
+    objective, values = optimum
+    share, _ = _exchange([("plan", objective, values)])
+    result, got = solve_highs(prepared.model, SolveOptions(start="none", time_limit=60), share)
+    assert share.plans_given == 1
+    assert result.status == "optimal" and result.objective == pytest.approx(objective, rel=REL)
 
 
 def test_merge_takes_the_better_plan_and_the_better_bound() -> None:

@@ -59,10 +59,13 @@ def test_auto_only_for_large_models(prepared) -> None:
     with pytest.raises(InputError, match="unknown start"):
         wants_start(prepared.model, SolveOptions(start="rens"))
     big = START_AUTO_COLUMNS
-    assert resolve_start(SolveOptions(), big, 200).start == "lp-neighbourhood"
-    assert resolve_start(SolveOptions(), big, 1).start == "none"  # one-scenario location models
-    assert resolve_start(SolveOptions(), big - 1, 200).start == "none"
-    assert resolve_start(SolveOptions(), big, None).start == "lp-neighbourhood"
+    assert resolve_start(SolveOptions(), big, 200, cpus=1).start == "lp-neighbourhood"
+    assert resolve_start(SolveOptions(), big, 200, cpus=2).start == "concurrent"  # a core for each search
+    assert resolve_start(SolveOptions(threads=1), big, 200, cpus=2).start == "lp-neighbourhood"
+    assert resolve_start(SolveOptions(), big, 1, cpus=2).start == "none"  # one-scenario location models
+    assert resolve_start(SolveOptions(), big - 1, 200, cpus=2).start == "none"
+    assert resolve_start(SolveOptions(), big, None, cpus=1).start == "lp-neighbourhood"
+    assert resolve_start(SolveOptions(start="concurrent"), 10, 1, cpus=1).start == "concurrent"
     assert resolve_start(SolveOptions(start="lp-neighbourhood"), 10, 1).start == "lp-neighbourhood"
     assert resolve_start(SolveOptions(start="hubs-first"), 10, 1).start == "hubs-first"
     assert wants_start(prepared.model, SolveOptions(start="hubs-first"))
