@@ -10,7 +10,8 @@ queues each streams to the other:
 
 * every plan it finds (feasible for the full model: the neighbourhood's, the fixed-hub
   MIP's, the full solve's), which the other's full solve takes as an incumbent;
-* every valid bound it proves (the hubs-only relaxation's, the full solve's).
+* every valid bound it proves (the hubs-only relaxation's, the full solve's), as each run
+  ends.
 
 A search stops when the best plan known to it meets the best bound known to it (within
 ``mip_gap``), so one search's plan and the other's bound can prove the optimum together.
@@ -119,30 +120,32 @@ class Exchange:
         return max(bounds) if bounds else None
 
     def done(self, primal: float | None, own_bound: float | None = None) -> bool:
-        """Whether the best plan known (this run's `primal` or the peer's) meets the best bound."""
+        """Whether the best plan known (this run's `primal` or the peer's) meets the best bound.
+
+        A plan well below the bound means a wrong bound, not a proof: never done then."""
         plans = [p for p in (primal, self.plan[0] if self.plan else None) if p is not None and math.isfinite(p)]
         bound = self.best_bound(own_bound)
         if not plans or bound is None:
             return False
         best = min(plans)
-        return best <= bound or relative_gap(best, bound) <= max(self.mip_gap, 1e-9)
+        return consistent(best, bound) and relative_gap(best, bound) <= max(self.mip_gap, 1e-9)
 
     # --- callbacks -----------------------------------------------------------------------
     @contextlib.contextmanager
-    def watch(self, h: highspy.Highs, *, plans: bool, bound: bool, inject: bool) -> Iterator[None]:
+    def watch(self, h: highspy.Highs, *, plans: bool, inject: bool) -> Iterator[None]:
         """Callbacks for one run on `h`: `plans`, its incumbents are plans of the full model
-        (sent, and a plan meeting the best bound ends the run); `bound`, its dual bound is
-        valid for the full model (sent); `inject`, the peer's plans become its incumbents."""
+        (sent, and a plan meeting the peer's bound ends the run); `inject`, the peer's plans
+        become its incumbents.
+
+        Bounds are sent only from finished runs (`send_bound` with the run's result): the
+        dual bound a MIP callback reports mid-run is not one (at 400 scenarios it read
+        567.5 M on a model with a 555.3 M plan)."""
         given = [math.inf]  # objective of the last peer plan handed to this run
 
         def on_interrupt(e: Any) -> None:
             self.poll()
-            out = e.data_out
-            own_bound = float(out.mip_dual_bound) if bound else None
-            if bound:
-                self.send_bound(own_bound)
-            primal = float(out.mip_primal_bound) if plans else None
-            if self.stopped or (plans and self.done(primal, own_bound)):
+            primal = float(e.data_out.mip_primal_bound) if plans else None
+            if self.stopped or (plans and self.done(primal)):
                 e.interrupt()
 
         def on_improving(e: Any) -> None:
@@ -175,6 +178,11 @@ class Exchange:
             h.clearCallbacks()
 
 
+def consistent(plan: float, bound: float) -> bool:
+    """A bound above a feasible plan by more than round-off is wrong."""
+    return bound <= plan + 1e-6 * max(1.0, abs(plan))
+
+
 def _guarded(fn: Any) -> Any:
     """A callback that never raises into HiGHS (an exception there ends the run in error):
     a failure to exchange only costs the exchange."""
@@ -200,7 +208,7 @@ def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: A
     if values is not None and result.objective is not None:
         share.send_plan(result.objective, values)
     share.send_bound(result.bound if result.status in ("optimal", "feasible", "no_solution") else None)
-    share.send_note(result.message)
+    share.send_note(result.message.replace("Interrupted by user", "stopped"))
 
 
 def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
@@ -268,6 +276,10 @@ def merge(
         objective, values, took_peer = share.plan[0], share.plan[1], True
     own = result.bound
     bound = share.best_bound(own)
+    if objective is not None and bound is not None and not consistent(objective, bound):
+        # the peer's bound contradicts a feasible plan: keep this search's own
+        note += f"; its bound {share.bound:.6g} is above a feasible plan and is ignored"
+        bound = own
     if objective is None:
         return replace(result, bound=bound, seconds=seconds, message=f"{result.message}; {note}"), None
     if bound is not None:

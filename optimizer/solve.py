@@ -264,7 +264,7 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
     transfer = time.perf_counter() - t0
     start = find_start(h, lm, options, share) if mip and wants_start(lm, options) else None
     if start is None:
-        with _watching(share, h, plans=mip, bound=mip, inject=mip):
+        with _watching(share, h, plans=mip, inject=mip):
             result, values = run_highs(h, mip=mip)
         return replace(result, transfer_seconds=transfer), values
     if start.proven(options.mip_gap):
@@ -290,18 +290,18 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
         sol.col_value = list(start.values)
         sol.value_valid = True
         h.setSolution(sol)
-    with _watching(share, h, plans=True, bound=True, inject=True):
+    with _watching(share, h, plans=True, inject=True):
         result, values = run_highs(h, mip=True)
     return _with_start(replace(result, transfer_seconds=transfer), values, start)
 
 
 @contextlib.contextmanager
-def _watching(share: Exchange | None, h: highspy.Highs, *, plans: bool, bound: bool, inject: bool) -> Iterator[None]:
+def _watching(share: Exchange | None, h: highspy.Highs, *, plans: bool, inject: bool) -> Iterator[None]:
     """`share.watch` for this run, or nothing when the search runs alone."""
     if share is None:
         yield
         return
-    with share.watch(h, plans=plans, bound=bound, inject=inject):
+    with share.watch(h, plans=plans, inject=inject):
         yield
 
 
@@ -410,7 +410,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         h.setOptionValue("time_limit", 0.5 * float(limit))
     h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
     try:
-        with _watching(share, h, plans=False, bound=True, inject=False):
+        with _watching(share, h, plans=False, inject=False):
             relaxed, x = run_highs(h, mip=True)
     finally:
         h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
@@ -444,7 +444,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         h.setOptionValue("time_limit", max(1.0, float(limit) - relaxed_s))
     h.changeColsBounds(len(ys), ys, hubs, hubs)
     try:
-        with _watching(share, h, plans=True, bound=False, inject=False):
+        with _watching(share, h, plans=True, inject=False):
             fixed, values = run_highs(h, mip=True)
     finally:
         h.changeColsBounds(len(ys), ys, _highs_bounds(lower[ys]), _highs_bounds(upper[ys]))
@@ -500,7 +500,7 @@ def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOpti
     h.setOptionValue("mip_rel_gap", max(1e-3, float(options.mip_gap)))
     sub_limit = 0.2 * float(limit) if limit is not None else max(30.0, 2 * lp_s)
     h.setOptionValue("time_limit", sub_limit)
-    with _watching(share, h, plans=True, bound=False, inject=False):
+    with _watching(share, h, plans=True, inject=False):
         sub, values = run_highs(h, mip=True)
     h.changeColsBounds(n, cols, _highs_bounds(lower), _highs_bounds(upper))
     _restore(h, options)
