@@ -26,6 +26,7 @@ import math
 import multiprocessing as mp
 import os
 import queue
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -266,7 +267,7 @@ def merge(
     )
     if share.note:
         note += f" ({share.note})"
-    if peer_exit not in (0, None, -15):  # -15: terminated by us after the run
+    if peer_exit not in (0, None, -signal.SIGTERM):  # terminated by us after the run
         note += f" (it ended with exit code {peer_exit})"
     if result.status in ("infeasible", "unbounded", "error"):
         return replace(result, seconds=seconds, message=f"{result.message}; {note}"), values

@@ -396,8 +396,9 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     `HUBS_FIRST_MAX_GAP` from its own bound, its hubs are a guess: the LP-neighbourhood
     start runs instead in the time left (step 1's bound is kept when it is the better one).
 
-    Beside another search (`share`), step 1 sends its bound, step 2 its plans, and a failed
-    step 1 leaves the plans to the other search.
+    Beside another search (`share`), step 1 sends its bound and step 2 its plans; after a
+    failed step 1, step 2 fixes the hubs of the other search's best plan instead (that
+    search runs the LP neighbourhood already), or, with no plan yet, leaves the plans to it.
     """
     t0 = time.perf_counter()
     lower, upper, integer = lm.col_bounds()
@@ -421,15 +422,22 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         + (f", bound {bound:.6g}" if bound is not None else "")
         + f" in {relaxed_s:.1f} s"
     )
+    trusted = x is not None and relaxed.gap is not None and relaxed.gap <= HUBS_FIRST_MAX_GAP
+    whose = "its"
     if share is not None:
         share.send_bound(bound)
         share.send_note(head)
         share.poll(force=True)
-        if share.stopped or x is None or relaxed.gap is None or relaxed.gap > HUBS_FIRST_MAX_GAP:
+        if share.stopped or (not trusted and share.plan is None):
             _restore(h, options)
             why = "stopped" if share.stopped else "hubs not used"
             return Start(None, None, bound, relaxed_s, f"{head} ({why})")
-    if x is None or relaxed.gap is None or relaxed.gap > HUBS_FIRST_MAX_GAP:
+        if not trusted:
+            # the other search runs the LP neighbourhood already: rather than repeat it,
+            # search within the hubs of its best plan, where stocks and whole units still
+            # leave cheaper plans to find
+            x, whose = share.plan[1], "hubs not used; the other search's plan's"
+    elif not trusted:
         # the relaxation did not get far enough to trust its hubs (its root was not done in
         # time, at 400 scenarios with 5 minutes): the LP neighbourhood with the time left
         _restore(h, options)
@@ -451,7 +459,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         _restore(h, options)
     seconds = time.perf_counter() - t0
     note = (
-        f"{head}; its {int(hubs.sum())} open hubs fixed: {fixed.status}"
+        f"{head}; {whose} {int(hubs.sum())} open hubs fixed: {fixed.status}"
         + (f" {fixed.objective:.6g}" if fixed.objective is not None else "")
         + f" in {seconds - relaxed_s:.1f} s"
     )

@@ -104,6 +104,28 @@ def test_a_peer_plan_becomes_the_incumbent(prepared, optimum) -> None:
     assert result.status == "optimal" and result.objective == pytest.approx(objective, rel=REL)
 
 
+@pytest.mark.parametrize("peer_plan", [True, False])
+def test_an_untrusted_relaxation_plans_within_the_peer_plans_hubs(prepared, optimum, monkeypatch, peer_plan) -> None:
+    import optimizer.solve as solve
+
+    monkeypatch.setattr(solve, "HUBS_FIRST_MAX_GAP", -1.0)  # no relaxation is trusted
+    objective, values = optimum
+    share, _ = _exchange([("plan", objective, values)] if peer_plan else [])
+    lm = prepared.model
+    h = solve.new_highs()
+    solve.configure(h, SolveOptions(time_limit=60))
+    solve.pass_model(h, lm)
+    start = solve.hubs_first_start(h, lm, SolveOptions(time_limit=60), share)
+    if peer_plan:  # the optimum's hubs fixed: the optimum again, found by this search
+        assert "the other search's plan's" in start.note
+        assert start.objective == pytest.approx(objective, rel=REL)
+        y = lm.vars["open_hub"]
+        assert np.allclose(start.values[y.start : y.start + y.size], values[y.start : y.start + y.size])
+    else:  # nothing to plan within: the plans are left to the other search
+        assert "hubs not used" in start.note and start.values is None
+    assert start.lp_bound is not None and start.lp_bound <= objective * (1 + REL)
+
+
 def test_merge_takes_the_better_plan_and_the_better_bound() -> None:
     share, _ = _exchange([("plan", 100.0, np.array([2.0])), ("bound", 98.0)])
     share.poll(force=True)
