@@ -29,7 +29,7 @@ import queue
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -41,6 +41,7 @@ from models.linear import LinearModel
 from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, relative_gap, solve_highs
 
 POLL_SECONDS = 0.2  # how often a running search looks at its inbox
+PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
 STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
 
 
@@ -65,6 +66,7 @@ class Exchange:
         self._sent_plan = math.inf
         self._polled = 0.0
         self._parent = os.getppid()
+        self.on_poll: Callable[[], None] | None = None  # run at each poll (the delayed peer's start)
 
     # --- messages ------------------------------------------------------------------------
     def poll(self, force: bool = False) -> None:
@@ -73,6 +75,8 @@ class Exchange:
         if not force and now - self._polled < POLL_SECONDS:
             return
         self._polled = now
+        if self.on_poll is not None:
+            self.on_poll()
         if os.getppid() != self._parent:  # the process that started this one has gone
             self.stopped = True
         while True:
@@ -216,38 +220,66 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     """The default search here and hubs first in a second process; the best of both.
 
     The second search gets the same options (time limit counted from now) but writes no
-    log and no model file."""
+    log and no model file. It starts ``options.second_after`` seconds in (at the first poll
+    after that, from this search's HiGHS callback), or never if this search is done first."""
     t0 = time.perf_counter()
     ctx = mp.get_context("spawn")  # a fresh interpreter: HiGHS's threads do not survive fork
     to_peer, from_peer = ctx.Queue(), ctx.Queue()
     deadline = time.time() + (float(options.time_limit) if options.time_limit is not None else 0.0)
     worker_options = replace(options, verbose=False, log_file=None, write_model=None)
-    peer: BaseProcess = ctx.Process(
-        target=_second_search, args=(lm, worker_options, to_peer, from_peer, deadline), daemon=True, name="horizon-hubs-first"
+    peer = Peer(
+        ctx.Process(
+            target=_second_search, args=(lm, worker_options, to_peer, from_peer, deadline), daemon=True, name="horizon-hubs-first"
+        ),
+        time.monotonic() + max(0.0, float(options.second_after)),
     )
-    peer.start()
     share = Exchange(from_peer, to_peer, options.mip_gap)
+    peer.due()
+    share.on_poll = peer.due
+    result: SolveResult | None = None
     try:
         # the default search: the LP neighbourhood on large models, HiGHS alone on small ones
         first = "lp-neighbourhood" if lm.n_cols >= START_AUTO_COLUMNS else "none"
         result, values = solve_highs(lm, replace(options, start=first), share)
     finally:
-        _stop(peer, share)
+        share.on_poll = None
+        if peer.started:
+            # a proof here leaves the peer nothing to add: no need to wait for its last words
+            _stop(peer.process, share, wait=result is None or result.status not in PROVEN)
         for q in (to_peer, from_peer):
             q.close()
             q.cancel_join_thread()
-    return merge(result, values, share, peer.exitcode, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    if not peer.started:  # solved before the second search was due: this search's result
+        return replace(result, seconds=seconds), values
+    return merge(result, values, share, peer.process.exitcode, seconds)
 
 
-def _stop(peer: BaseProcess, share: Exchange) -> None:
-    """Ask the peer to stop and read what it sends until it has gone.
+class Peer:
+    """The second process, started once `at` (a `time.monotonic` instant) has come."""
+
+    def __init__(self, process: BaseProcess, at: float) -> None:
+        self.process, self.at = process, at
+        self.started = False
+
+    def due(self) -> None:
+        if not self.started and time.monotonic() >= self.at:
+            self.started = True
+            self.process.start()
+
+
+def _stop(peer: BaseProcess, share: Exchange, wait: bool = True) -> None:
+    """Ask the peer to stop and read what it sends until it has gone (`wait`), or read what
+    it has sent and terminate it.
 
     Reading while waiting matters: a process exits only once its queue is flushed, and a
     process killed while writing leaves half a message that would block the reader. So
-    the peer is terminated only after `STOP_SECONDS`, and its queue is not read after that.
+    the peer is terminated only after `STOP_SECONDS` (at once without `wait`), and its
+    queue is not read after that.
     """
     share.stop_peer()
-    end = time.monotonic() + STOP_SECONDS
+    share.poll(force=True)
+    end = time.monotonic() + (STOP_SECONDS if wait else 0.0)
     while peer.is_alive() and time.monotonic() < end:
         share.poll(force=True)
         peer.join(0.05)

@@ -48,6 +48,9 @@ class SolveOptions:
     # HiGHS only: "lp-neighbourhood" finds an incumbent in the LP relaxation's neighbourhood
     # before the full solve; "auto" does so for large multi-scenario models (see `resolve_start`).
     start: str = "auto"
+    # "concurrent": seconds the first search runs alone before the second process starts
+    # (a model solved by then never starts it); "auto" sets it on mid-size models
+    second_after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -251,10 +254,12 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
     `share`: this search runs beside another (`optimizer.concurrent`) and trades plans and
     bounds with it; ``start="concurrent"`` without one starts that pair."""
     mip = bool(lm.col_bounds()[2].any())
-    if share is None and mip and wants_start(lm, options) and resolve_start(options, lm.n_cols, None).start == "concurrent":
-        from optimizer.concurrent import solve_concurrent  # it builds on this function
+    if share is None and mip and wants_start(lm, options):
+        resolved = resolve_start(options, lm.n_cols, None)
+        if resolved.start == "concurrent":
+            from optimizer.concurrent import solve_concurrent  # it builds on this function
 
-        return solve_concurrent(lm, options)
+            return solve_concurrent(lm, resolved)
     t0 = time.perf_counter()
     h = new_highs()
     configure(h, options)
@@ -308,6 +313,7 @@ def _watching(share: Exchange | None, h: highspy.Highs, *, plans: bool, inject: 
 # --- a start for large models: the LP relaxation's neighbourhood ----------------------------
 START_AUTO_COLUMNS = 10_000
 START_AUTO_SCENARIOS = 10
+SECOND_SEARCH_AFTER = 5.0  # auto, below START_AUTO_COLUMNS: hubs first joins a solve still running then
 ROUND_TOL = 1e-6
 DESIGN_BLOCKS = ("open_hub", "stationed")  # the decisions the neighbourhood is drawn around
 
@@ -342,20 +348,28 @@ def relative_gap(objective: float, bound: float) -> float:
 def resolve_start(options: SolveOptions, n_cols: int, scenarios: int | None, cpus: int | None = None) -> SolveOptions:
     """Decide "auto": a start pays on extensive forms of many scenarios (HiGHS alone finds
     poor incumbents there), not on small models nor on one-scenario location models such as
-    the classic ones, which HiGHS solves well as they are. On such models, with two cores
-    or more (`cpus`, default: this process's) and no ``threads=1``, the LP-neighbourhood
-    search runs with hubs first beside it ("concurrent"; HiGHS's branch and bound keeps one
-    core busy), else alone. `scenarios` None: not known."""
+    the classic ones, which HiGHS solves well as they are.
+
+    With two cores or more (`cpus`, default: this process's) and no ``threads=1``, every
+    extensive form of `START_AUTO_SCENARIOS`+ scenarios gets hubs first in a second process
+    ("concurrent"; HiGHS's branch and bound keeps one core busy): at once on large models,
+    where this process runs the LP-neighbourhood search; on smaller ones only once HiGHS
+    alone has run `SECOND_SEARCH_AFTER` seconds without finishing, so that the many models
+    solved in a second or two never start a process. With one core, the LP neighbourhood
+    alone on large models, nothing on the rest. `scenarios` None: not known."""
     if options.start not in STARTS:
         raise InputError(f"unknown start '{options.start}': use {', '.join(STARTS[:-1])} or {STARTS[-1]}")
     if options.start != "auto":
         return options
-    large = n_cols >= START_AUTO_COLUMNS and (scenarios is None or scenarios >= START_AUTO_SCENARIOS)
-    if not large:
-        return replace(options, start="none")
+    many = scenarios is None or scenarios >= START_AUTO_SCENARIOS
+    large = n_cols >= START_AUTO_COLUMNS
     cores = usable_cpus() if cpus is None else cpus
     two = cores >= 2 and (options.threads is None or options.threads >= 2)
-    return replace(options, start="concurrent" if two else "lp-neighbourhood")
+    if not many or not (large or two):
+        return replace(options, start="none")
+    if not two:
+        return replace(options, start="lp-neighbourhood")
+    return replace(options, start="concurrent", second_after=0.0 if large else SECOND_SEARCH_AFTER)
 
 
 def usable_cpus() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from recheck import recheck
 
 from cli import main
-from optimizer.concurrent import Exchange, merge
+from optimizer.concurrent import Exchange, Peer, merge
 from optimizer.generate import generate_spec
 from optimizer.instance import Instance
 from optimizer.pipeline import prepare, solve_prepared
@@ -198,3 +199,35 @@ def test_every_plan_and_bound_a_search_sends_is_valid(seed: int) -> None:
         act = prep.model.matrix() @ v
         assert np.all(act >= lo - 1e-6) and np.all(act <= up + 1e-6)
         assert prep.model.cost() @ v == pytest.approx(objective, rel=1e-6)
+
+
+def test_a_delayed_second_search_starts_from_the_running_search(prepared, optimum) -> None:
+    """`second_after`: the second process starts from the first search's HiGHS callback."""
+    result, values = solve_highs(prepared.model, SolveOptions(start="concurrent", second_after=1e-3, time_limit=120))
+    assert result.status == "optimal" and values is not None
+    assert result.objective == pytest.approx(optimum[0], rel=REL)
+    assert "concurrent: hubs first in a second process" in result.message
+
+
+def test_a_search_done_before_the_second_is_due_runs_alone(prepared, optimum) -> None:
+    result, values = solve_highs(prepared.model, SolveOptions(start="concurrent", second_after=1e9, time_limit=120))
+    assert result.status == "optimal" and values is not None
+    assert result.objective == pytest.approx(optimum[0], rel=REL)
+    assert result.message == "Optimal"
+
+
+def test_the_peer_starts_once_when_due() -> None:
+    class Process:
+        starts = 0
+
+        def start(self) -> None:
+            self.starts += 1
+
+    process = Process()
+    later = Peer(process, time.monotonic() + 3600)  # type: ignore[arg-type]
+    later.due()
+    assert not later.started and process.starts == 0
+    now = Peer(process, time.monotonic())  # type: ignore[arg-type]
+    now.due()
+    now.due()
+    assert now.started and process.starts == 1

@@ -18,6 +18,7 @@ from optimizer.generate import generate_spec
 from optimizer.instance import Instance
 from optimizer.pipeline import prepare, solve_prepared
 from optimizer.solve import (
+    SECOND_SEARCH_AFTER,
     START_AUTO_COLUMNS,
     STARTS,
     SolveOptions,
@@ -53,7 +54,7 @@ def test_start_keeps_the_optimum_and_says_what_it_did(prepared) -> None:
 
 def test_auto_only_for_large_models(prepared) -> None:
     assert prepared.model.n_cols < START_AUTO_COLUMNS
-    assert not wants_start(prepared.model, SolveOptions())
+    assert not wants_start(prepared.model, SolveOptions(threads=1))
     assert wants_start(prepared.model, SolveOptions(start="lp-neighbourhood"))
     assert not wants_start(prepared.model, SolveOptions(start="none"))
     with pytest.raises(InputError, match="unknown start"):
@@ -63,7 +64,12 @@ def test_auto_only_for_large_models(prepared) -> None:
     assert resolve_start(SolveOptions(), big, 200, cpus=2).start == "concurrent"  # a core for each search
     assert resolve_start(SolveOptions(threads=1), big, 200, cpus=2).start == "lp-neighbourhood"
     assert resolve_start(SolveOptions(), big, 1, cpus=2).start == "none"  # one-scenario location models
-    assert resolve_start(SolveOptions(), big - 1, 200, cpus=2).start == "none"
+    mid = resolve_start(SolveOptions(), big - 1, 200, cpus=2)  # hubs first joins a solve still running
+    assert (mid.start, mid.second_after) == ("concurrent", SECOND_SEARCH_AFTER)
+    assert resolve_start(SolveOptions(), big, 200, cpus=2).second_after == 0.0
+    assert resolve_start(SolveOptions(), big - 1, 200, cpus=1).start == "none"
+    assert resolve_start(SolveOptions(threads=1), big - 1, 200, cpus=2).start == "none"
+    assert resolve_start(SolveOptions(), big - 1, 9, cpus=2).start == "none"
     assert resolve_start(SolveOptions(), big, None, cpus=1).start == "lp-neighbourhood"
     assert resolve_start(SolveOptions(start="concurrent"), 10, 1, cpus=1).start == "concurrent"
     assert resolve_start(SolveOptions(start="lp-neighbourhood"), 10, 1).start == "lp-neighbourhood"
