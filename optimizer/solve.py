@@ -240,6 +240,14 @@ def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | No
     return result, values
 
 
+def _set_start(h: highspy.Highs, values: np.ndarray) -> None:
+    """Hand HiGHS a plan as the next run's incumbent."""
+    sol = highspy.HighsSolution()
+    sol.col_value = list(values)
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
 def _bounded_below(h: highspy.Highs) -> bool:
     """Whether the minimised objective is bounded below by the columns' bounds."""
     lp = h.getLp()
@@ -291,10 +299,7 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
     if options.time_limit is not None:
         h.setOptionValue("time_limit", max(1.0, float(options.time_limit) - start.seconds))
     if start.values is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(start.values)
-        sol.value_valid = True
-        h.setSolution(sol)
+        _set_start(h, start.values)
     with _watching(share, h, plans=True, inject=True):
         result, values = run_highs(h, mip=True)
     return _with_start(replace(result, transfer_seconds=transfer), values, start)
@@ -438,6 +443,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     )
     trusted = x is not None and relaxed.gap is not None and relaxed.gap <= HUBS_FIRST_MAX_GAP
     whose = "its"
+    start_plan: np.ndarray | None = None
     if share is not None:
         share.send_bound(bound)
         share.send_note(head)
@@ -451,6 +457,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
             # search within the hubs of its best plan, where stocks and whole units still
             # leave cheaper plans to find
             x, whose = share.plan[1], "hubs not used; the other search's plan's"
+            start_plan = x  # feasible with its own hubs fixed: step 2 only improves on it
     elif not trusted:
         # the relaxation did not get far enough to trust its hubs (its root was not done in
         # time, at 400 scenarios with 5 minutes): the LP neighbourhood with the time left
@@ -465,6 +472,8 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     if limit is not None:
         h.setOptionValue("time_limit", max(1.0, float(limit) - relaxed_s))
     h.changeColsBounds(len(ys), ys, hubs, hubs)
+    if start_plan is not None:
+        _set_start(h, start_plan)
     try:
         with _watching(share, h, plans=True, inject=False):
             fixed, values = run_highs(h, mip=True)
