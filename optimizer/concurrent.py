@@ -236,16 +236,16 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     share = Exchange(from_peer, to_peer, options.mip_gap)
     peer.due()
     share.on_poll = peer.due
-    result: SolveResult | None = None
+    proven = False  # a proof here leaves the peer nothing to add: no need to wait for its last words
     try:
         # the default search: the LP neighbourhood on large models, HiGHS alone on small ones
         first = "lp-neighbourhood" if lm.n_cols >= START_AUTO_COLUMNS else "none"
         result, values = solve_highs(lm, replace(options, start=first), share)
+        proven = result.status in PROVEN
     finally:
         share.on_poll = None
         if peer.started:
-            # a proof here leaves the peer nothing to add: no need to wait for its last words
-            _stop(peer.process, share, wait=result is None or result.status not in PROVEN)
+            _stop(peer.process, share, wait=not proven)
         for q in (to_peer, from_peer):
             q.close()
             q.cancel_join_thread()
@@ -278,7 +278,7 @@ def _stop(peer: BaseProcess, share: Exchange, wait: bool = True) -> None:
     queue is not read after that.
     """
     share.stop_peer()
-    share.poll(force=True)
+    share.poll(force=True)  # what it has sent so far (all that is read without `wait`)
     end = time.monotonic() + (STOP_SECONDS if wait else 0.0)
     while peer.is_alive() and time.monotonic() < end:
         share.poll(force=True)

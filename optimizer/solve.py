@@ -262,12 +262,13 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
     `share`: this search runs beside another (`optimizer.concurrent`) and trades plans and
     bounds with it; ``start="concurrent"`` without one starts that pair."""
     mip = bool(lm.col_bounds()[2].any())
-    if share is None and mip and wants_start(lm, options):
-        resolved = resolve_start(options, lm.n_cols, None)
-        if resolved.start == "concurrent":
-            from optimizer.concurrent import solve_concurrent  # it builds on this function
+    started = mip and wants_start(lm, options)
+    if started:
+        options = resolve_start(options, lm.n_cols, None)  # "auto" decided once, here
+    if share is None and options.start == "concurrent" and started:
+        from optimizer.concurrent import solve_concurrent  # it builds on this function
 
-            return solve_concurrent(lm, resolved)
+        return solve_concurrent(lm, options)
     t0 = time.perf_counter()
     h = new_highs()
     configure(h, options)
@@ -275,7 +276,7 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
     if options.write_model:
         write_model(h, lm, options.write_model)
     transfer = time.perf_counter() - t0
-    start = find_start(h, lm, options, share) if mip and wants_start(lm, options) else None
+    start = find_start(h, lm, options, share) if started else None
     if start is None:
         with _watching(share, h, plans=mip, inject=mip):
             result, values = run_highs(h, mip=mip)
