@@ -297,6 +297,8 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
             has_solution=True,
             message=f"Optimal; {start.note}",
         ), start.values
+    if start.settled and start.values is not None and start.objective is not None:
+        return _hub_set_search(lm, options, start, transfer, share)
     if options.time_limit is not None:
         h.setOptionValue("time_limit", max(1.0, float(options.time_limit) - start.seconds))
     if start.values is not None:
@@ -304,6 +306,20 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
     with _watching(share, h, plans=True, inject=True):
         result, values = run_highs(h, mip=True)
     return _with_start(replace(result, transfer_seconds=transfer), values, start)
+
+
+def _hub_set_search(
+    lm: LinearModel, options: SolveOptions, start: Start, transfer: float, share: Exchange | None
+) -> tuple[SolveResult, np.ndarray | None]:
+    """Hubs first's plan is the optimum within its hubs: prove it over the other hub sets
+    (`optimizer.hubsets`) rather than by branch and bound on the full model."""
+    from optimizer.hubsets import search  # it builds on this module
+
+    assert start.values is not None and start.objective is not None
+    limit = None if options.time_limit is None else max(1.0, float(options.time_limit) - start.seconds)
+    result, values, note = search(lm, replace(options, time_limit=limit), start.values, start.objective, start.lp_bound, share)
+    message = f"{result.message}; {start.note}; {note}"
+    return replace(result, seconds=result.seconds + start.seconds, transfer_seconds=transfer, message=message), values
 
 
 @contextlib.contextmanager
@@ -337,6 +353,7 @@ class Start:
     lp_bound: float | None  # a lower bound on the full model's optimum (a relaxation's)
     seconds: float
     note: str
+    settled: bool = False  # the plan is the optimum within its own hubs (hubs first's step 2 solved)
 
     def proven(self, mip_gap: float) -> bool:
         """Whether the start's plan is already within `mip_gap` of its bound."""
@@ -490,7 +507,8 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     has = fixed.has_solution and values is not None
     if share is not None:
         share.send_note(note)
-    return Start(values if has else None, fixed.objective if has else None, bound, seconds, note)
+    settled = has and fixed.status == "optimal"
+    return Start(values if has else None, fixed.objective if has else None, bound, seconds, note, settled)
 
 
 def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
