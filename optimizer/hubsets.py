@@ -61,9 +61,12 @@ def search(
     objective: float,
     floor: float | None,
     share: Exchange | None = None,
+    candidates: tuple[np.ndarray, ...] = (),
 ) -> tuple[SolveResult, np.ndarray, str]:
     """Prove `plan` (cost `objective`, its hub set's fixed-hub model solved) optimal or
     better it, within ``options.time_limit``; `floor` is a valid bound already known.
+    `candidates`: hub sets to settle before the master's first round (met by the hubs-only
+    relaxation on its way to its optimum; settling one costs a sub, finding it a master round).
 
     Returns the result (best plan, bound, status), the plan's values and a note."""
     t0 = time.perf_counter()
@@ -84,9 +87,8 @@ def search(
         pass_model(h, lm)
     master.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
     nz = np.flatnonzero(cost).astype(np.int32)
-    for h in (master, sub):
-        h.addRow(-highspy.kHighsInf, 1.0, len(nz), nz, cost[nz] / scale)
-    cut_row = lm.n_rows  # the cut is the first row after the model's
+    sub.addRow(-highspy.kHighsInf, 1.0, len(nz), nz, cost[nz] / scale)
+    cut_row = lm.n_rows  # the sub's cut is the first row after the model's
 
     best, best_x = float(objective), np.asarray(plan, dtype=float)
     settled = {_key(best_x[ys])}
@@ -95,6 +97,7 @@ def search(
     rest: float | None = None  # bound over the hub sets not yet settled (None: not known)
     closed = False  # the master found no hub set left that could beat the plan
     rounds = better = 0
+    queue = [np.round(np.asarray(c, dtype=float)) for c in candidates]
     stopped = False
 
     while True:
@@ -106,22 +109,27 @@ def search(
         left = None if deadline is None else deadline - time.perf_counter()
         if stopped or (left is not None and left <= 0.5):
             break
-        rhs = best * (1.0 - eps) / scale
-        for h in (master, sub):
-            h.changeRowBounds(cut_row, -highspy.kHighsInf, rhs)
+        target = best * (1.0 - eps)
+        sub.changeRowBounds(cut_row, -highspy.kHighsInf, target / scale)
         found: list[np.ndarray] = []
-        _limit(master, left)
-        with _callbacks(master, ys, settled, found, share):
-            res, x = run_highs(master, mip=True)
-        rounds += 1
-        if not found and x is not None and _key(x[ys]) not in settled:
-            found.append(x[ys])
+        while queue and not found:
+            hubs = queue.pop(0)
+            if _key(hubs) not in settled:
+                found.append(hubs)
         if not found:
-            if res.status == "infeasible":
+            _limit(master, left)
+            with _callbacks(master, ys, settled, found, share, target):
+                res, x = run_highs(master, mip=True)
+            rounds += 1
+            below = res.objective is not None and res.objective < target
+            if not found and below and x is not None and _key(x[ys]) not in settled:
+                found.append(x[ys])
+        if not found:
+            if res.status == "infeasible" or (res.status == "optimal" and not below):
                 closed = True  # no hub set left beats the plan by more than ε, even relaxed
-                rest = best * (1.0 - eps)
+                rest = target
             elif res.bound is not None and not res.message.startswith("Interrupted"):
-                rest = min(res.bound, best * (1.0 - eps))
+                rest = min(res.bound, target)
             break
         hubs = found[0]
         _no_good(master, ys, hubs)
@@ -182,20 +190,23 @@ def _limit(h: highspy.Highs, left: float | None) -> None:
 
 
 class _callbacks:
-    """For one master run: record the first solution with a new hub set and stop there; stop
-    when the peer asks to.
+    """For one master run: record the first solution with a new hub set below `target` and
+    stop there; stop when the peer asks to.
 
     HiGHS reads the interrupt flag only at its interrupt callback, and keeps it from one run
     to the next: so the flag is set there, to exactly what this run wants, every time."""
 
-    def __init__(self, h: highspy.Highs, ys: np.ndarray, settled: set, found: list, share: Exchange | None) -> None:
-        self.h, self.ys, self.settled, self.found, self.share = h, ys, settled, found, share
+    def __init__(
+        self, h: highspy.Highs, ys: np.ndarray, settled: set, found: list, share: Exchange | None, target: float
+    ) -> None:
+        self.h, self.ys, self.settled, self.found, self.share, self.target = h, ys, settled, found, share, target
 
     def __enter__(self) -> None:
         def on_solution(e: Any) -> None:
             with contextlib.suppress(Exception):  # an exception inside HiGHS ends its run in error
                 hubs = np.asarray(e.data_out.mip_solution, dtype=float)[self.ys]
-                if _key(hubs) not in self.settled and not self.found:
+                cheap = float(e.data_out.objective_function_value) < self.target
+                if cheap and _key(hubs) not in self.settled and not self.found:
                     self.found.append(hubs)
 
         def on_interrupt(e: Any) -> None:

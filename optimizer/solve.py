@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import highspy
 import numpy as np
@@ -317,7 +317,9 @@ def _hub_set_search(
 
     assert start.values is not None and start.objective is not None
     limit = None if options.time_limit is None else max(1.0, float(options.time_limit) - start.seconds)
-    result, values, note = search(lm, replace(options, time_limit=limit), start.values, start.objective, start.lp_bound, share)
+    result, values, note = search(
+        lm, replace(options, time_limit=limit), start.values, start.objective, start.lp_bound, share, start.candidates
+    )
     message = f"{result.message}; {start.note}; {note}"
     return replace(result, seconds=result.seconds + start.seconds, transfer_seconds=transfer, message=message), values
 
@@ -354,6 +356,7 @@ class Start:
     seconds: float
     note: str
     settled: bool = False  # the plan is the optimum within its own hubs (hubs first's step 2 solved)
+    candidates: tuple[np.ndarray, ...] = ()  # other hub sets worth trying first (hubs first's step 1 met them)
 
     def proven(self, mip_gap: float) -> bool:
         """Whether the start's plan is already within `mip_gap` of its bound."""
@@ -447,10 +450,18 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     if limit is not None:
         h.setOptionValue("time_limit", 0.5 * float(limit))
     h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
+    met: list[tuple[float, np.ndarray]] = []  # the relaxation's solutions: hub sets near its optimum
+
+    def record(e: Any) -> None:
+        with contextlib.suppress(Exception):  # an exception inside HiGHS ends its run in error
+            met.append((float(e.data_out.objective_function_value), np.asarray(e.data_out.mip_solution, dtype=float)[ys]))
+
+    h.cbMipSolution.subscribe(record)
     try:
         with _watching(share, h, plans=False, inject=False):
             relaxed, x = run_highs(h, mip=True)
     finally:
+        h.cbMipSolution.unsubscribe(record)
         h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
     relaxed_s = time.perf_counter() - t0
     bound = relaxed.bound if relaxed.status in ("optimal", "feasible", "no_solution") else None
@@ -508,7 +519,8 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     if share is not None:
         share.send_note(note)
     settled = has and fixed.status == "optimal"
-    return Start(values if has else None, fixed.objective if has else None, bound, seconds, note, settled)
+    candidates = tuple(v for _, v in sorted(met, key=lambda m: m[0]) if not np.array_equal(np.round(v), hubs))
+    return Start(values if has else None, fixed.objective if has else None, bound, seconds, note, settled, candidates)
 
 
 def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
