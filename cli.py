@@ -115,8 +115,9 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
     show_default=True,
     help="HiGHS: first find an incumbent near the LP relaxation (lp-neighbourhood), or choose the hubs with the "
     "rest relaxed, plan within them and prove that plan over the other hub sets (hubs-first), or run both "
-    "side by side in two processes sharing plans and bounds (concurrent). auto, on 10+ scenarios: concurrent on two cores (on models under 10,000 columns "
-    "only once HiGHS alone has run 5 s), else lp-neighbourhood from 10,000 columns.",
+    "side by side in two processes sharing plans and bounds (concurrent). auto, on 10+ scenarios: concurrent "
+    "on two cores (on models under 10,000 columns only once HiGHS alone has run 5 s), else lp-neighbourhood "
+    "from 10,000 columns.",
 )
 @click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
 @click.pass_context
