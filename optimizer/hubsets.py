@@ -148,7 +148,8 @@ def search(
             if share is not None:
                 share.send_plan(best, best_x)
         if r.status not in ("optimal", "infeasible"):
-            open_bounds.append(r.bound if r.bound is not None else -math.inf)
+            # its bound holds within the cut: F(Y) ≥ min(bound, cut)
+            open_bounds.append(min(r.bound, target) if r.bound is not None else -math.inf)
     proven = closed and not open_bounds  # every hub set settled: optimal within ε
     if proven:
         bound = best if eps <= CUT_TOL else best * (1.0 - eps)
