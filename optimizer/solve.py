@@ -430,9 +430,11 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
        solved to optimality where the full model is not.
     2. The full model with those hubs fixed: a plan that keeps every rule, the start.
 
-    The full solve then starts from that plan with what time is left (none at that scale;
-    on small models it proves the optimum as usual). Time: with a limit T, step 1 gets up to
-    0.5 T and step 2 the rest; without, each runs to optimality. If step 1 stops more than
+    When step 2 is solved (`Start.settled`), `solve_highs` proves the plan over the other hub
+    sets with `optimizer.hubsets`, trying first the hub sets of step 1's incumbents
+    (`Start.candidates`); otherwise the full solve starts from that plan with what time is
+    left. Time: with a limit T, step 1 gets up to 0.5 T and step 2 the rest; without, each
+    runs to optimality. If step 1 stops more than
     `HUBS_FIRST_MAX_GAP` from its own bound, its hubs are a guess: the LP-neighbourhood
     start runs instead in the time left (step 1's bound is kept when it is the better one).
 
