@@ -45,6 +45,7 @@ from optimizer.solve import (
     SolveResult,
     _highs_version,
     configure,
+    hub_columns,
     new_highs,
     pass_model,
     relative_gap,
@@ -74,11 +75,7 @@ def search(
     Returns the result (best plan, bound, status), the plan's values and a note."""
     t0 = time.perf_counter()
     deadline = None if options.time_limit is None else t0 + float(options.time_limit)
-    y = lm.vars["open_hub"]
-    ys = np.arange(y.start, y.start + y.size, dtype=np.int32)
-    integer = lm.col_bounds()[2]
-    others = np.flatnonzero(integer).astype(np.int32)
-    others = others[(others < y.start) | (others >= y.start + y.size)]
+    ys, others = hub_columns(lm)
     cost = lm.cost()
     scale = max(abs(objective), 1.0)
     eps = max(float(options.mip_gap), CUT_TOL)

@@ -419,6 +419,15 @@ def find_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: 
     return lp_neighbourhood_start(h, lm, options, share)
 
 
+def hub_columns(lm: LinearModel) -> tuple[np.ndarray, np.ndarray]:
+    """The hub openings' columns, and every other integral column (relaxed in the hubs-only
+    relaxation)."""
+    y = lm.vars["open_hub"]
+    ys = np.arange(y.start, y.start + y.size, dtype=np.int32)
+    others = np.flatnonzero(lm.col_bounds()[2]).astype(np.int32)
+    return ys, others[(others < y.start) | (others >= y.start + y.size)]
+
+
 def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
     """Choose the hubs first, with every other decision relaxed; then plan within those hubs.
 
@@ -434,20 +443,17 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     sets with `optimizer.hubsets`, trying first the hub sets of step 1's incumbents
     (`Start.candidates`); otherwise the full solve starts from that plan with what time is
     left. Time: with a limit T, step 1 gets up to 0.5 T and step 2 the rest; without, each
-    runs to optimality. If step 1 stops more than
-    `HUBS_FIRST_MAX_GAP` from its own bound, its hubs are a guess: the LP-neighbourhood
-    start runs instead in the time left (step 1's bound is kept when it is the better one).
+    runs to optimality. If step 1 stops more than `HUBS_FIRST_MAX_GAP` from its own bound,
+    its hubs are a guess: the LP-neighbourhood start runs instead in the time left (step 1's
+    bound is kept when it is the better one).
 
     Beside another search (`share`), step 1 sends its bound and step 2 its plans; after a
     failed step 1, step 2 fixes the hubs of the other search's best plan instead (that
     search runs the LP neighbourhood already), or, with no plan yet, leaves the plans to it.
     """
     t0 = time.perf_counter()
-    lower, upper, integer = lm.col_bounds()
-    y = lm.vars["open_hub"]
-    ys = np.arange(y.start, y.start + y.size, dtype=np.int32)
-    others = np.flatnonzero(integer).astype(np.int32)
-    others = others[(others < y.start) | (others >= y.start + y.size)]
+    lower, upper, _ = lm.col_bounds()
+    ys, others = hub_columns(lm)
     limit = options.time_limit
     if limit is not None:
         h.setOptionValue("time_limit", 0.5 * float(limit))
