@@ -17,6 +17,13 @@ A search stops when the best plan known to it meets the best bound known to it (
 ``mip_gap``), so one search's plan and the other's bound can prove the optimum together.
 The result is the best plan either found, against the better of the two bounds. Nothing is
 written to disk; the second process is stopped when the first finishes.
+
+On large models the two also share the proof (``optimizer.hubsets``): the first process
+declares itself a helper (``ready``); hubs first then leaves the plans within hub sets
+(the fixed-hub MIPs) to it, one ``assign`` at a time, each answered by a ``report``, while
+it runs the hubs-only relaxation and the master rounds itself. The first process gives up
+its own full solve at the first assignment: on these models that solve closes no gap the
+search does not close sooner (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -67,6 +74,14 @@ class Exchange:
         self._polled = 0.0
         self._parent = os.getppid()
         self.on_poll: Callable[[], None] | None = None  # run at each poll (the delayed peer's start)
+        self.peer_gone: Callable[[], bool] = lambda: False  # the peer process has ended
+        # sharing the hub-set search: the helper's side (the first process) ...
+        self.serving = False  # this search takes assignments (and gives up its full solve for them)
+        self.assignments: list[tuple[tuple[int, ...], np.ndarray, float | None, float]] = []
+        # ... and the coordinator's (hubs first)
+        self.helper = False  # the peer takes assignments
+        self.assigned: dict[tuple[int, ...], float | None] = {}  # sent, not reported: key -> cut
+        self.reports: list[tuple[tuple[int, ...], str, float | None]] = []
 
     # --- messages ------------------------------------------------------------------------
     def poll(self, force: bool = False) -> None:
@@ -97,6 +112,13 @@ class Exchange:
                 self.stopped = True
             elif kind == "note":
                 self.note = str(message[1])
+            elif kind == "ready":
+                self.helper = True
+            elif kind == "assign":
+                self.assignments.append((tuple(message[1]), np.asarray(message[2], dtype=float), message[3], float(message[4])))
+            elif kind == "report":
+                key = tuple(message[1])
+                self.reports.append((key, str(message[2]), None if message[3] is None else float(message[3])))
 
     def _send(self, message: tuple) -> None:
         with contextlib.suppress(OSError, ValueError, AssertionError):  # the peer has gone
@@ -120,6 +142,28 @@ class Exchange:
     def stop_peer(self) -> None:
         self._send(("stop",))
 
+    # --- the shared hub-set search -------------------------------------------------------
+    def offer_help(self) -> None:
+        """Tell the peer this search takes assignments (sent once, at the start)."""
+        self.serving = True
+        self._send(("ready",))
+
+    def idle_helper(self) -> bool:
+        """Whether the peer takes assignments and has none outstanding."""
+        return self.helper and not self.assigned and not self.peer_gone()
+
+    def assign(self, hubs: np.ndarray, cut: float | None, scale: float) -> tuple[int, ...]:
+        """Ask the peer to solve the full model with the hubs fixed to `hubs`, under the
+        cost cut ``cost ≤ cut`` (None: none); `scale` divides the cut row's coefficients."""
+        key = tuple(int(v) for v in np.round(hubs))
+        self.assigned[key] = cut
+        self._send(("assign", key, np.round(np.asarray(hubs, dtype=float)), cut, float(scale)))
+        return key
+
+    def report(self, key: tuple[int, ...], status: str, bound: float | None) -> None:
+        """The end of an assignment: its status and bound (its plans went as ``plan``)."""
+        self._send(("report", key, status, bound))
+
     def best_bound(self, own: float | None = None) -> float | None:
         bounds = [b for b in (own, self.bound) if b is not None and math.isfinite(b)]
         return max(bounds) if bounds else None
@@ -137,10 +181,10 @@ class Exchange:
 
     # --- callbacks -----------------------------------------------------------------------
     @contextlib.contextmanager
-    def watch(self, h: highspy.Highs, *, plans: bool, inject: bool) -> Iterator[None]:
+    def watch(self, h: highspy.Highs, *, plans: bool, inject: bool, yield_work: bool = False) -> Iterator[None]:
         """Callbacks for one run on `h`: `plans`, its incumbents are plans of the full model
         (sent, and a plan meeting the peer's bound ends the run); `inject`, the peer's plans
-        become its incumbents.
+        become its incumbents; `yield_work`, an assignment from the peer ends the run.
 
         Bounds are sent only from finished runs (`send_bound` with the run's result): the
         dual bound a MIP callback reports mid-run is not one (at 400 scenarios it read
@@ -150,7 +194,7 @@ class Exchange:
         def on_interrupt(e: Any) -> None:
             self.poll()
             primal = float(e.data_out.mip_primal_bound) if plans else None
-            if self.stopped or (plans and self.done(primal)):
+            if self.stopped or (plans and self.done(primal)) or (yield_work and self.assignments):
                 e.interrupt()
 
         def on_improving(e: Any) -> None:
@@ -234,6 +278,9 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
         time.monotonic() + max(0.0, float(options.second_after)),
     )
     share = Exchange(from_peer, to_peer, options.mip_gap)
+    share.peer_gone = lambda: peer.started and not peer.process.is_alive()
+    if lm.n_cols >= START_AUTO_COLUMNS:
+        share.offer_help()  # the fixed-hub models of hubs first's hub-set search run here
     peer.due()
     share.on_poll = peer.due
     proven = False  # a proof here leaves the peer nothing to add: no need to wait for its last words
@@ -325,7 +372,7 @@ def merge(
         note += "; its plan is the best"
     head = result.message
     if optimal and result.status != "optimal":
-        head = "Optimal (the best plan meets the best bound of the two searches)"
+        head = f"Optimal (the best plan meets the best bound of the two searches); this process: {result.message}"
     merged = replace(
         result,
         status="optimal" if optimal else "feasible",

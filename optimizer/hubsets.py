@@ -27,6 +27,16 @@ one, proving it infeasible took HiGHS longer than solving it (100 × 30 × 8 × 
 rather than the costs' 1e7). A hub set whose sub ran out of time keeps the sub's bound; the
 run's bound is the least of those and of the master's (when it ran out of time), never
 below the hubs-only relaxation's.
+
+**Two processes** (``--start concurrent`` on large models): the master and the subs need not
+wait for each other. A hub set gets its no-good row as soon as it is *to be* settled, so the
+master runs on while another process (the helper, `serve`) solves that set's sub; the proof
+is complete once the master is closed and every set it excluded is settled. Each sub is cut
+at the best plan known when it starts, and the plan only gets cheaper, so a set settled
+against an older plan stays settled: :math:`F(Y) \ge U_t(1-\epsilon) \ge U(1-\epsilon)`.
+The plan within step 1's hubs (hubs first's step 2) is itself such a sub, handed to the
+helper as soon as the relaxation has a solution within `EARLY_GAP` of its bound (on
+100 × 30 × 8 × 200: after 83 s of its 187 s), without a cut.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import highspy
@@ -56,126 +67,251 @@ if TYPE_CHECKING:
     from optimizer.concurrent import Exchange
 
 CUT_TOL = 1e-9  # ε with no gap tolerance: a hub set must beat the plan by more than round-off
+EARLY_GAP = 0.02  # a relaxation solution this close to its bound: its hubs go to the helper at once
+WAIT_SECONDS = 0.2  # how long an idle search sleeps before looking at its inbox again
 
 
 def search(
     lm: LinearModel,
     options: SolveOptions,
-    plan: np.ndarray,
-    objective: float,
+    plan: np.ndarray | None,
+    objective: float | None,
     floor: float | None,
     share: Exchange | None = None,
     candidates: tuple[np.ndarray, ...] = (),
-) -> tuple[SolveResult, np.ndarray, str]:
+) -> tuple[SolveResult, np.ndarray | None, str]:
     """Prove `plan` (cost `objective`, its hub set's fixed-hub model solved) optimal or
     better it, within ``options.time_limit``; `floor` is a valid bound already known.
     `candidates`: hub sets to settle before the master's first round (met by the hubs-only
     relaxation on its way to its optimum; settling one costs a sub, finding it a master round).
+    Without a plan, the best plan the peer sends is the one to beat; hub sets the peer
+    already works on (``share.assigned``) are settled by its reports.
 
     Returns the result (best plan, bound, status), the plan's values and a note."""
-    t0 = time.perf_counter()
-    deadline = None if options.time_limit is None else t0 + float(options.time_limit)
-    ys, others = hub_columns(lm)
-    cost = lm.cost()
-    scale = max(abs(objective), 1.0)
-    eps = max(float(options.mip_gap), CUT_TOL)
+    run = _Search(lm, options, floor, share)
+    if plan is not None and objective is not None:
+        run.improve(float(objective), np.asarray(plan, dtype=float))
+        run.exclude(plan[run.ys])
+        run.settled.add(_key(plan[run.ys]))
+    if share is not None:
+        for key in share.assigned:
+            run.exclude(np.array(key, dtype=float))
+    for hubs in candidates:
+        if run.exclude(hubs):
+            run.queue.append(np.round(np.asarray(hubs, dtype=float)))
+    return run.run()
 
-    quiet = SolveOptions(mip_gap=0.0, threads=options.threads, seed=options.seed)
-    master, sub = new_highs(), new_highs()
-    for h in (master, sub):
-        configure(h, quiet)
-        pass_model(h, lm)
-    master.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
-    nz = np.flatnonzero(cost).astype(np.int32)
-    sub.addRow(-highspy.kHighsInf, 1.0, len(nz), nz, cost[nz] / scale)
-    cut_row = lm.n_rows  # the sub's cut is the first row after the model's
 
-    best, best_x = float(objective), np.asarray(plan, dtype=float)
-    settled = {_key(best_x[ys])}
-    _no_good(master, ys, best_x[ys])
-    open_bounds: list[float] = []  # bounds of hub sets whose sub ran out of time
-    rest: float | None = None  # bound over the hub sets not yet settled (None: not known)
-    closed = False  # the master found no hub set left that could beat the plan
-    rounds = better = 0
-    queue = [np.round(np.asarray(c, dtype=float)) for c in candidates]
-    stopped = False
+class _Search:
+    """The state of one hub-set search: the best plan, the hub sets excluded from the master
+    (settled, queued for a sub here or there, or at the helper) and what is still open."""
 
-    while True:
-        if share is not None:
-            share.poll(force=True)
-            stopped = share.stopped
-            if share.plan is not None and share.plan[0] < best:
-                best, best_x = float(share.plan[0]), np.asarray(share.plan[1], dtype=float)
-        left = None if deadline is None else deadline - time.perf_counter()
-        if stopped or (left is not None and left <= 0.5):
-            break
-        target = best * (1.0 - eps)
-        sub.changeRowBounds(cut_row, -highspy.kHighsInf, target / scale)
+    def __init__(self, lm: LinearModel, options: SolveOptions, floor: float | None, share: Exchange | None) -> None:
+        self.t0 = time.perf_counter()
+        self.deadline = None if options.time_limit is None else self.t0 + float(options.time_limit)
+        self.options, self.floor, self.share = options, floor, share
+        self.ys, others = hub_columns(lm)
+        self.eps = max(float(options.mip_gap), CUT_TOL)
+        self.best, self.best_x = math.inf, None
+        self.scale = max(abs(floor), 1.0) if floor is not None else None  # set by the first plan otherwise
+        self.master = new_highs()
+        configure(self.master, SolveOptions(mip_gap=0.0, threads=options.threads, seed=options.seed))
+        pass_model(self.master, lm)
+        self.master.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
+        self.sub = _Sub(lm, options)
+        self.excluded: set[tuple[int, ...]] = set()  # every hub set with a no-good row in the master
+        self.settled: set[tuple[int, ...]] = set()
+        self.queue: list[np.ndarray] = []  # excluded, its sub not started
+        self.open_bounds: list[float] = []  # bounds of hub sets whose sub ran out of time
+        self.rest: float | None = None  # bound over the hub sets not excluded (None: not known)
+        self.closed = False  # the master found no hub set left that could beat the plan
+        self.stopped = False
+        self.rounds = self.better = self.helped = 0
+        self.master_s = 0.0
+
+    # --- state ---------------------------------------------------------------------------
+    def improve(self, objective: float, values: np.ndarray) -> None:
+        if objective < self.best:
+            self.best, self.best_x = float(objective), np.asarray(values, dtype=float)
+            if self.scale is None:
+                self.scale = max(abs(objective), 1.0)
+
+    def exclude(self, hubs: np.ndarray) -> bool:
+        """A no-good row for `hubs` in the master (False: it has one already)."""
+        key = _key(hubs)
+        if key in self.excluded:
+            return False
+        self.excluded.add(key)
+        _no_good(self.master, self.ys, np.asarray(hubs, dtype=float))
+        return True
+
+    @property
+    def target(self) -> float:
+        return self.best * (1.0 - self.eps)
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.perf_counter()
+
+    def settle(self, key: tuple[int, ...], status: str, bound: float | None, cut: float | None) -> None:
+        """A sub's end: solved or infeasible under its cut settles the set; otherwise its
+        bound holds within the cut, F(Y) ≥ min(bound, cut)."""
+        self.settled.add(key)
+        if status not in ("optimal", "infeasible"):
+            low = -math.inf if bound is None else bound
+            self.open_bounds.append(low if cut is None else min(low, cut))
+
+    def tick(self, force: bool = False) -> None:
+        """Read the peer's plans and reports; give an idle helper the next queued hub set."""
+        share = self.share
+        if share is None:
+            return
+        share.poll(force=force)
+        self.stopped = self.stopped or share.stopped
+        if share.plan is not None:
+            self.improve(*share.plan)
+        while share.reports:
+            key, status, bound = share.reports.pop(0)
+            cut = share.assigned.pop(key, None)
+            self.helped += 1
+            self.settle(key, status, bound, cut)
+        if self.queue and share.idle_helper() and self.scale is not None:
+            hubs = self.queue.pop(0)
+            share.assign(hubs, self.target if math.isfinite(self.best) else None, self.scale)
+
+    def pending(self) -> bool:
+        return self.share is not None and bool(self.share.assigned) and not self.share.peer_gone()
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self) -> tuple[SolveResult, np.ndarray | None, str]:
+        """Subs of queued sets here first when alone; beside a helper, master rounds here
+        while the helper takes the queue, and subs here once the master is closed."""
+        helped = self.share is not None and self.share.helper
+        while True:
+            self.tick(force=True)
+            left = self.left()
+            if self.stopped or (left is not None and left <= 0.5):
+                break
+            if self.queue and not helped:
+                self.local_sub(self.queue.pop(0))
+            elif not self.closed:
+                if not self.master_round():
+                    break
+            elif self.queue:
+                self.local_sub(self.queue.pop(0))
+            elif self.pending():
+                time.sleep(WAIT_SECONDS)
+            else:
+                break
+        return self.result()
+
+    def master_round(self) -> bool:
+        """One master run: a new hub set to settle (queued), or closed. False: it ran out
+        of time or was stopped (its bound, if any, is kept)."""
+        t1 = time.perf_counter()
+        _limit(self.master, self.left())
         found: list[np.ndarray] = []
-        while queue and not found:
-            hubs = queue.pop(0)
-            if _key(hubs) not in settled:
-                found.append(hubs)
-        if not found:
-            _limit(master, left)
-            with _callbacks(master, ys, settled, found, share, target):
-                res, x = run_highs(master, mip=True)
-            rounds += 1
-            below = res.objective is not None and res.objective < target
-            if not found and below and x is not None and _key(x[ys]) not in settled:
-                found.append(x[ys])
-        if not found:
-            low = [v for v in (res.bound, res.objective) if v is not None]
-            floor_met = res.status == "optimal" and bool(low) and min(low) >= target
-            if res.status == "infeasible" or floor_met:
-                closed = True  # no hub set left beats the plan by more than ε, even relaxed
-                rest = target
-            elif res.bound is not None and not res.message.startswith("Interrupted"):
-                rest = min(res.bound, target)
-            break
-        hubs = found[0]
-        _no_good(master, ys, hubs)
-        settled.add(_key(hubs))
+        target = self.target
+        with _callbacks(self.master, self.ys, self.excluded, found, self, target):
+            res, x = run_highs(self.master, mip=True)
+        self.rounds += 1
+        self.master_s += time.perf_counter() - t1
+        below = res.objective is not None and res.objective < target
+        if not found and res.status == "optimal" and below and x is not None and _key(x[self.ys]) not in self.excluded:
+            found.append(x[self.ys])
+        if found:
+            self.exclude(found[0])
+            self.queue.append(np.round(found[0]))
+            return True
+        low = [v for v in (res.bound, res.objective) if v is not None]
+        if res.status == "infeasible" or (res.status == "optimal" and bool(low) and min(low) >= target):
+            self.closed = True  # no hub set left beats the plan by more than ε, even relaxed
+            self.rest = target
+            return True
+        if res.bound is not None and not res.message.startswith("Interrupted"):
+            self.rest = min(res.bound, target)
+        return False
+
+    def local_sub(self, hubs: np.ndarray) -> None:
+        cut = self.target if math.isfinite(self.best) else None
+        r, v = self.sub.solve(hubs, cut, self.scale or 1.0, self.left())
+        if v is not None and r.objective is not None and r.objective < self.best:
+            self.improve(float(r.objective), v)
+            self.better += 1
+            if self.share is not None:
+                self.share.send_plan(self.best, self.best_x)
+        self.settle(_key(hubs), r.status, r.bound, cut)
+
+    def result(self) -> tuple[SolveResult, np.ndarray | None, str]:
+        unsettled = bool(self.queue) or self.pending()
+        proven = self.closed and not self.open_bounds and not unsettled  # every hub set settled
+        if proven:
+            bound = self.best if self.eps <= CUT_TOL else self.target
+        else:
+            bound = -math.inf if unsettled else min([self.rest if self.rest is not None else -math.inf, *self.open_bounds])
+        if self.floor is not None:
+            bound = max(bound, self.floor)
+        bound = min(bound, self.best) if math.isfinite(bound) else None
+        has = self.best_x is not None
+        gap = relative_gap(self.best, bound) if bound is not None and has else None
+        status = "optimal" if has and (proven or (gap is not None and gap <= float(self.options.mip_gap))) else "feasible"
+        seconds = time.perf_counter() - self.t0
+        how = "proven" if status == "optimal" else ("stopped" if self.stopped else "time limit reached")
+        helper = f", {self.helped} by the other process" if self.helped else ""
+        note = (
+            f"hub-set search: {self.rounds} master round(s) ({self.master_s:.0f} s), {len(self.settled)} hub set(s) "
+            f"settled{helper} (subs here {self.sub.seconds:.0f} s), {self.better} better plan(s); {how} in {seconds:.1f} s"
+        )
+        result = SolveResult(
+            status=status if has else "no_solution",
+            objective=self.best if has else None,
+            bound=bound,
+            gap=gap,
+            solver="highs",
+            solver_version=_highs_version(self.master),
+            seconds=seconds,
+            transfer_seconds=0.0,
+            has_solution=has,
+            message="Optimal" if status == "optimal" and has else "Time limit reached",
+        )
+        return result, self.best_x, note
+
+
+def serve(
+    lm: LinearModel, options: SolveOptions, share: Exchange, result: SolveResult, values: np.ndarray | None, t0: float
+) -> tuple[SolveResult, np.ndarray | None]:
+    """The helper's side: solve the fixed-hub models the peer's search assigns (`share`),
+    one at a time, reporting each, until the run is proven, stopped, the peer has gone or
+    ``options.time_limit`` (counted from `t0`) is reached. `result`, `values`: this search's
+    own result so far (its full solve, given up for this); returned with any better plan."""
+    deadline = None if options.time_limit is None else t0 + float(options.time_limit)
+    sub = _Sub(lm, options)
+    best = result.objective if values is not None and result.objective is not None else math.inf
+    served = 0
+    while True:
+        share.poll(force=True)
         left = None if deadline is None else deadline - time.perf_counter()
-        _limit(sub, left)
-        sub.changeColsBounds(len(ys), ys, hubs, hubs)
-        r, v = run_highs(sub, mip=True)
+        if share.stopped or (left is not None and left <= 0.5) or share.done(best if math.isfinite(best) else None):
+            break
+        if not share.assignments:
+            if share.peer_gone():
+                break
+            time.sleep(WAIT_SECONDS)
+            continue
+        key, hubs, cut, scale = share.assignments.pop(0)
+        r, v = sub.solve(hubs, cut, scale, left, share)
+        served += 1
         if v is not None and r.objective is not None and r.objective < best:
-            best, best_x, better = float(r.objective), v, better + 1
-            if share is not None:
-                share.send_plan(best, best_x)
-        if r.status not in ("optimal", "infeasible"):
-            # its bound holds within the cut: F(Y) ≥ min(bound, cut)
-            open_bounds.append(min(r.bound, target) if r.bound is not None else -math.inf)
-    proven = closed and not open_bounds  # every hub set settled: optimal within ε
-    if proven:
-        bound = best if eps <= CUT_TOL else best * (1.0 - eps)
-    else:
-        bound = min([rest if rest is not None else -math.inf, *open_bounds])
-    if floor is not None:
-        bound = max(bound, floor)
-    bound = min(bound, best) if math.isfinite(bound) else None
-    gap = relative_gap(best, bound) if bound is not None else None
-    status = "optimal" if proven or (gap is not None and gap <= float(options.mip_gap)) else "feasible"
-    seconds = time.perf_counter() - t0
-    how = "proven" if status == "optimal" else ("stopped" if stopped else "time limit reached")
-    note = (
-        f"hub-set search: {rounds} master round(s), {len(settled)} hub set(s) settled, "
-        f"{better} better plan(s); {how} in {seconds:.1f} s"
-    )
-    result = SolveResult(
-        status=status,
-        objective=best,
-        bound=bound,
-        gap=gap,
-        solver="highs",
-        solver_version=_highs_version(master),
-        seconds=seconds,
-        transfer_seconds=0.0,
-        has_solution=True,
-        message="Optimal" if status == "optimal" else "Time limit reached",
-    )
-    return result, best_x, note
+            best, values = float(r.objective), v
+            share.send_plan(best, v)
+        share.report(key, "stopped" if r.message.startswith("Interrupted") else r.status, r.bound)
+    note = f"; then solved {served} fixed-hub model(s) for the other search's hub-set search ({sub.seconds:.0f} s)"
+    if values is None or not math.isfinite(best):
+        return replace(result, message=result.message + note), values
+    if result.objective is None or best < result.objective:
+        result = replace(result, status="feasible", objective=best, has_solution=True)
+        if result.bound is not None:
+            result = replace(result, gap=relative_gap(best, min(result.bound, best)))
+    return replace(result, message=result.message + note), values
 
 
 def _key(hubs: np.ndarray) -> tuple[int, ...]:
@@ -188,36 +324,66 @@ def _no_good(h: highspy.Highs, ys: np.ndarray, hubs: np.ndarray) -> None:
     h.addRow(1.0 - float(open_.sum()), highspy.kHighsInf, len(ys), ys, np.where(open_, -1.0, 1.0))
 
 
+class _Sub:
+    """The full model with the hubs fixed to one set and the cost cut ``c x ≤ cut``: one hub
+    set settled per run. The cut row is added at the first run, scaled by that run's
+    `scale` (coefficients of order one rather than the costs' 1e7)."""
+
+    def __init__(self, lm: LinearModel, options: SolveOptions) -> None:
+        self.h = new_highs()
+        configure(self.h, SolveOptions(mip_gap=0.0, threads=options.threads, seed=options.seed))
+        pass_model(self.h, lm)
+        self.ys, _ = hub_columns(lm)
+        self.cost, self.row = lm.cost(), lm.n_rows
+        self.scale: float | None = None
+        self.seconds = 0.0
+
+    def solve(
+        self, hubs: np.ndarray, cut: float | None, scale: float, left: float | None, share: Exchange | None = None
+    ) -> tuple[SolveResult, np.ndarray | None]:
+        """`cut` None: no cut. `share`: the run sends its plans and stops when told to."""
+        t1 = time.perf_counter()
+        if self.scale is None:
+            self.scale = float(scale)
+            nz = np.flatnonzero(self.cost).astype(np.int32)
+            self.h.addRow(-highspy.kHighsInf, highspy.kHighsInf, len(nz), nz, self.cost[nz] / self.scale)
+        self.h.changeRowBounds(self.row, -highspy.kHighsInf, highspy.kHighsInf if cut is None else cut / self.scale)
+        _limit(self.h, left)
+        self.h.changeColsBounds(len(self.ys), self.ys, hubs, hubs)
+        with share.watch(self.h, plans=True, inject=False) if share is not None else contextlib.nullcontext():
+            r, v = run_highs(self.h, mip=True)
+        self.seconds += time.perf_counter() - t1
+        return r, v
+
+
 def _limit(h: highspy.Highs, left: float | None) -> None:
     h.setOptionValue("time_limit", highspy.kHighsInf if left is None else max(0.5, float(left)))
 
 
 class _callbacks:
     """For one master run: record the first solution with a new hub set below `target` and
-    stop there; stop when the peer asks to.
+    stop there; stop when the peer asks to; hand the helper work meanwhile.
 
     HiGHS reads the interrupt flag only at its interrupt callback, and keeps it from one run
     to the next: so the flag is set there, to exactly what this run wants, every time."""
 
-    def __init__(
-        self, h: highspy.Highs, ys: np.ndarray, settled: set, found: list, share: Exchange | None, target: float
-    ) -> None:
-        self.h, self.ys, self.settled, self.found, self.share, self.target = h, ys, settled, found, share, target
+    def __init__(self, h: highspy.Highs, ys: np.ndarray, excluded: set, found: list, run: _Search, target: float) -> None:
+        self.h, self.ys, self.excluded, self.found, self.run, self.target = h, ys, excluded, found, run, target
 
     def __enter__(self) -> None:
         def on_solution(e: Any) -> None:
             with contextlib.suppress(Exception):  # an exception inside HiGHS ends its run in error
                 hubs = np.asarray(e.data_out.mip_solution, dtype=float)[self.ys]
-                cheap = float(e.data_out.objective_function_value) < self.target
-                if cheap and _key(hubs) not in self.settled and not self.found:
+                # without a plan to beat (target ∞) the master runs to its optimum instead
+                cheap = math.isfinite(self.target) and float(e.data_out.objective_function_value) < self.target
+                if cheap and _key(hubs) not in self.excluded and not self.found:
                     self.found.append(hubs)
 
         def on_interrupt(e: Any) -> None:
             stop = bool(self.found)
-            if self.share is not None:
-                with contextlib.suppress(Exception):
-                    self.share.poll()
-                    stop = stop or self.share.stopped
+            with contextlib.suppress(Exception):
+                self.run.tick()
+                stop = stop or self.run.stopped
             e.data_in.user_interrupt = stop
 
         self.h.cbMipSolution.subscribe(on_solution)

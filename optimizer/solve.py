@@ -297,25 +297,39 @@ def solve_highs(lm: LinearModel, options: SolveOptions, share: Exchange | None =
             has_solution=True,
             message=f"Optimal; {start.note}",
         ), start.values
-    if start.settled and start.values is not None and start.objective is not None:
+    if start.shared or (start.settled and start.values is not None and start.objective is not None):
         return _hub_set_search(lm, options, start, transfer, share)
     if options.time_limit is not None:
         h.setOptionValue("time_limit", max(1.0, float(options.time_limit) - start.seconds))
     if start.values is not None:
         _set_start(h, start.values)
-    with _watching(share, h, plans=True, inject=True):
-        result, values = run_highs(h, mip=True)
-    return _with_start(replace(result, transfer_seconds=transfer), values, start)
+    serving = share is not None and share.serving
+    if serving:
+        share.poll(force=True)
+    if serving and share.assignments:  # work for the other search came during the start
+        result = SolveResult("no_solution", None, None, None, "highs", _highs_version(h), 0.0, 0.0, False, "No full solve")
+        values = None
+    else:
+        with _watching(share, h, plans=True, inject=True, yield_work=serving):
+            result, values = run_highs(h, mip=True)
+    result, values = _with_start(replace(result, transfer_seconds=transfer), values, start)
+    if share is not None and share.assignments:
+        # the other search's hub-set search wants fixed-hub models solved: help it instead
+        from optimizer.hubsets import serve  # it builds on this module
+
+        result, values = serve(lm, options, share, result, values, t0)
+        result = replace(result, seconds=time.perf_counter() - t0)
+    return result, values
 
 
 def _hub_set_search(
     lm: LinearModel, options: SolveOptions, start: Start, transfer: float, share: Exchange | None
 ) -> tuple[SolveResult, np.ndarray | None]:
-    """Hubs first's plan is the optimum within its hubs: prove it over the other hub sets
-    (`optimizer.hubsets`) rather than by branch and bound on the full model."""
+    """Hubs first's plan is the optimum within its hubs (or, `Start.shared`, the other
+    process is solving for it): prove it over the other hub sets (`optimizer.hubsets`)
+    rather than by branch and bound on the full model."""
     from optimizer.hubsets import search  # it builds on this module
 
-    assert start.values is not None and start.objective is not None
     limit = None if options.time_limit is None else max(1.0, float(options.time_limit) - start.seconds)
     result, values, note = search(
         lm, replace(options, time_limit=limit), start.values, start.objective, start.lp_bound, share, start.candidates
@@ -325,12 +339,12 @@ def _hub_set_search(
 
 
 @contextlib.contextmanager
-def _watching(share: Exchange | None, h: highspy.Highs, *, plans: bool, inject: bool) -> Iterator[None]:
+def _watching(share: Exchange | None, h: highspy.Highs, *, plans: bool, inject: bool, yield_work: bool = False) -> Iterator[None]:
     """`share.watch` for this run, or nothing when the search runs alone."""
     if share is None:
         yield
         return
-    with share.watch(h, plans=plans, inject=inject):
+    with share.watch(h, plans=plans, inject=inject, yield_work=yield_work):
         yield
 
 
@@ -357,6 +371,7 @@ class Start:
     note: str
     settled: bool = False  # the plan is the optimum within its own hubs (hubs first's step 2 solved)
     candidates: tuple[np.ndarray, ...] = ()  # other hub sets worth trying first (hubs first's step 1 met them)
+    shared: bool = False  # step 2 left to the other process: search with `candidates`, step 1's hubs first
 
     def proven(self, mip_gap: float) -> bool:
         """Whether the start's plan is already within `mip_gap` of its bound."""
@@ -459,10 +474,19 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         h.setOptionValue("time_limit", 0.5 * float(limit))
     h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
     met: list[tuple[float, np.ndarray]] = []  # the relaxation's solutions: hub sets near its optimum
+    early: list[tuple[int, ...]] = []  # the hub set handed to the other process before step 1 ended
 
     def record(e: Any) -> None:
         with contextlib.suppress(Exception):  # an exception inside HiGHS ends its run in error
-            met.append((float(e.data_out.objective_function_value), np.asarray(e.data_out.mip_solution, dtype=float)[ys]))
+            value, hubs = float(e.data_out.objective_function_value), np.asarray(e.data_out.mip_solution, dtype=float)[ys]
+            met.append((value, hubs))
+            if share is not None and not early and share.idle_helper():
+                # step 2 for this hub set in the other process while step 1 proves its bound
+                from optimizer.hubsets import EARLY_GAP
+
+                dual = float(e.data_out.mip_dual_bound)
+                if math.isfinite(dual) and relative_gap(value, dual) <= EARLY_GAP:
+                    early.append(share.assign(hubs, None, max(abs(value), 1.0)))
 
     h.cbMipSolution.subscribe(record)
     try:
@@ -506,6 +530,15 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         note = f"{head}, gap {'n/a' if relaxed.gap is None else f'{relaxed.gap:.1%}'}, hubs not used; {nb.note}"
         return Start(nb.values, nb.objective, best, time.perf_counter() - t0, note)
     hubs = np.clip(np.round(x[ys]), lower[ys], upper[ys])
+    others_met = tuple(v for _, v in sorted(met, key=lambda m: m[0]) if not np.array_equal(np.round(v), hubs))
+    if share is not None and start_plan is None and share.helper and not share.peer_gone():
+        # the other process plans within these hubs (or has begun to), as a sub of the search
+        _restore(h, options)
+        during = bool(early) and early[0] == tuple(int(v) for v in hubs)
+        handed = "handed to the other process " + ("during the relaxation" if during else "now")
+        note = f"{head}; plans within its {int(hubs.sum())} open hubs {handed}"
+        share.send_note(note)
+        return Start(None, None, bound, relaxed_s, note, candidates=(hubs, *others_met), shared=True)
     if limit is not None:
         h.setOptionValue("time_limit", max(1.0, float(limit) - relaxed_s))
     h.changeColsBounds(len(ys), ys, hubs, hubs)
@@ -527,8 +560,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     if share is not None:
         share.send_note(note)
     settled = has and fixed.status == "optimal"
-    candidates = tuple(v for _, v in sorted(met, key=lambda m: m[0]) if not np.array_equal(np.round(v), hubs))
-    return Start(values if has else None, fixed.objective if has else None, bound, seconds, note, settled, candidates)
+    return Start(values if has else None, fixed.objective if has else None, bound, seconds, note, settled, others_met)
 
 
 def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:

@@ -3,15 +3,20 @@ plan found from a poor one, and a valid bound when it is stopped."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import queue
+import time
+
 import numpy as np
 import pytest
 from recheck import recheck
 
+from optimizer.concurrent import Exchange
 from optimizer.generate import generate_spec
-from optimizer.hubsets import search
+from optimizer.hubsets import search, serve
 from optimizer.instance import Instance
 from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import SolveOptions, configure, new_highs, pass_model, run_highs
+from optimizer.solve import SolveOptions, SolveResult, configure, new_highs, pass_model, run_highs
 
 REL = 1e-6
 
@@ -75,3 +80,68 @@ def test_a_stopped_search_keeps_a_valid_bound_and_its_best_plan() -> None:
     assert result.bound is not None and floor <= result.bound <= optimum * (1 + REL)
     if result.status != "optimal":
         assert "time limit reached" in note and result.gap is not None and result.gap > 0
+
+
+def _helper(lm, inbox, outbox) -> None:  # noqa: ANN001 - runs in a spawned process
+    """The helper's side, as the first process of a concurrent run plays it."""
+    share = Exchange(inbox, outbox, 0.0)
+    share.offer_help()
+    own = SolveResult("no_solution", None, None, None, "highs", "1", 0.0, 0.0, False, "stopped")
+    serve(lm, SolveOptions(time_limit=120.0), share, own, None, time.perf_counter())
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_search_beside_a_helper_process_proves_the_optimum(seed: int) -> None:
+    """Master rounds here, fixed-hub models in a real second process (`serve`): the same
+    optimum as branch and bound, with sets settled by the helper's reports, and the
+    helper's plans taken."""
+    prep = _prepared(seed)
+    optimum = solve_prepared(prep, SolveOptions(start="none"))[0].objective
+    hubs = np.ones(prep.model.vars["open_hub"].size)
+    plan, cost = _plan_with_hubs(prep, hubs)
+    ctx = mp.get_context("spawn")
+    to_helper, from_helper = ctx.Queue(), ctx.Queue()
+    proc = ctx.Process(target=_helper, args=(prep.model, to_helper, from_helper), daemon=True)
+    proc.start()
+    share = Exchange(from_helper, to_helper, 0.0)
+    share.peer_gone = lambda: not proc.is_alive()
+    try:
+        end = time.monotonic() + 60
+        while not share.helper and time.monotonic() < end:
+            share.poll(force=True)
+            time.sleep(0.05)
+        assert share.helper, "the helper never said it was ready"
+        # the first candidate is worked on by the helper already, as hubs first's step 2
+        first = share.assign(np.zeros_like(hubs) + (np.arange(len(hubs)) % 2), None, cost)
+        result, values, note = search(prep.model, SolveOptions(time_limit=120), plan, cost, None, share)
+    finally:
+        share.stop_peer()
+        proc.join(30)
+        if proc.is_alive():
+            proc.terminate()
+    assert result.status == "optimal", note
+    assert result.objective == pytest.approx(optimum, rel=REL)
+    assert prep.model.cost() @ values == pytest.approx(optimum, rel=REL)
+    assert "by the other process" in note and first not in share.assigned
+
+
+def test_the_exchange_tracks_assignments_until_reported() -> None:
+    inbox, outbox = queue.Queue(), queue.Queue()
+    share = Exchange(inbox, outbox, 0.0)
+    assert not share.idle_helper()  # the peer has not offered help
+    inbox.put(("ready",))
+    share.poll(force=True)
+    assert share.idle_helper()
+    key = share.assign(np.array([1.0, 0.0, 1.0]), 100.0, 50.0)
+    assert key == (1, 0, 1) and share.assigned == {key: 100.0} and not share.idle_helper()
+    kind, sent_key, hubs, cut, scale = outbox.get_nowait()
+    assert (kind, sent_key, list(hubs), cut, scale) == ("assign", key, [1.0, 0.0, 1.0], 100.0, 50.0)
+    # the helper's side of the same messages
+    helper = Exchange(queue.Queue(), queue.Queue(), 0.0)
+    helper.inbox.put((kind, sent_key, hubs, cut, scale))
+    helper.poll(force=True)
+    assert helper.assignments[0][0] == key and helper.assignments[0][2:] == (100.0, 50.0)
+    helper.report(key, "infeasible", None)
+    inbox.put(helper.outbox.get_nowait())
+    share.poll(force=True)
+    assert share.reports == [(key, "infeasible", None)]
