@@ -45,7 +45,7 @@ import highspy
 import numpy as np
 
 from models.linear import LinearModel
-from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, relative_gap, solve_highs
+from optimizer.solve import START_AUTO_COLUMNS, SolveOptions, SolveResult, relative_gap, solve_highs, within_gap
 
 POLL_SECONDS = 0.2  # how often a running search looks at its inbox
 PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
@@ -177,7 +177,7 @@ class Exchange:
         if not plans or bound is None:
             return False
         best = min(plans)
-        return consistent(best, bound) and relative_gap(best, bound) <= max(self.mip_gap, 1e-9)
+        return consistent(best, bound) and within_gap(relative_gap(best, bound), self.mip_gap)
 
     # --- callbacks -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -365,7 +365,7 @@ def merge(
     if bound is not None:
         bound = min(bound, objective)
     gap = relative_gap(objective, bound) if bound is not None else None
-    optimal = (result.status == "optimal" and not took_peer) or (gap is not None and gap <= share.mip_gap)
+    optimal = (result.status == "optimal" and not took_peer) or within_gap(gap, share.mip_gap)
     if optimal and gap == 0.0:
         bound = objective
     if took_peer:

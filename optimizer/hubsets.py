@@ -12,12 +12,14 @@ Given a plan of cost :math:`U` and the hub sets :math:`\mathcal S` already settl
 
 * **master**: the hubs-only relaxation with, for every :math:`Y\in\mathcal S`, the no-good
   row :math:`\sum_{h\in Y}(1-y_h) + \sum_{h\notin Y} y_h \ge 1`, run until its first
-  solution below :math:`U(1-\epsilon)` (a new hub set :math:`Y`) or to optimality. An
-  optimum at or above :math:`U(1-\epsilon)`: no other hub set can beat :math:`U` even
-  relaxed, so :math:`U` is optimal (within :math:`\epsilon`).
+  solution below :math:`U(1-\epsilon)` (a new hub set :math:`Y`), or until its bound
+  reaches :math:`U(1-\epsilon)`: then no other hub set can beat :math:`U` even relaxed, so
+  :math:`U` is optimal (within :math:`\epsilon`).
 * **sub**: the full model with the hubs fixed to :math:`Y` and the cut
   :math:`c^\top x \le U(1-\epsilon)`. *Infeasible*: :math:`F(Y) \ge U(1-\epsilon)`; a plan
   lowers :math:`U`. Either way :math:`Y` joins :math:`\mathcal S`.
+  The sub runs to the run's gap :math:`\epsilon` (``--mip-gap``): a plan :math:`v` within
+  :math:`\epsilon` of the sub's bound gives :math:`F(Y) \ge v(1-\epsilon) \ge U(1-\epsilon)`.
 
 Hub sets the hubs-only relaxation met on its way to its optimum are settled first (a sub
 each, no master round). HiGHS has no lazy constraints, so every master round is a new MIP
@@ -61,6 +63,7 @@ from optimizer.solve import (
     pass_model,
     relative_gap,
     run_highs,
+    within_gap,
 )
 
 if TYPE_CHECKING:
@@ -211,7 +214,8 @@ class _Search:
         _limit(self.master, self.left())
         found: list[np.ndarray] = []
         target = self.target
-        with _callbacks(self.master, self.ys, self.excluded, found, self, target):
+        watch = _callbacks(self.master, self.ys, self.excluded, found, self, target)
+        with watch:
             res, x = run_highs(self.master, mip=True)
         self.rounds += 1
         self.master_s += time.perf_counter() - t1
@@ -223,7 +227,7 @@ class _Search:
             self.queue.append(np.round(found[0]))
             return True
         low = [v for v in (res.bound, res.objective) if v is not None]
-        if res.status == "infeasible" or (res.status == "optimal" and bool(low) and min(low) >= target):
+        if watch.closing or res.status == "infeasible" or (res.status == "optimal" and bool(low) and min(low) >= target):
             self.closed = True  # no hub set left beats the plan by more than ε, even relaxed
             self.rest = target
             return True
@@ -253,7 +257,7 @@ class _Search:
         bound = min(bound, self.best) if math.isfinite(bound) else None
         has = self.best_x is not None
         gap = relative_gap(self.best, bound) if bound is not None and has else None
-        status = "optimal" if has and (proven or (gap is not None and gap <= float(self.options.mip_gap))) else "feasible"
+        status = "optimal" if has and (proven or within_gap(gap, self.options.mip_gap)) else "feasible"
         seconds = time.perf_counter() - self.t0
         how = "proven" if status == "optimal" else ("stopped" if self.stopped else "time limit reached")
         helper = f", {self.helped} by the other process" if self.helped else ""
@@ -331,7 +335,8 @@ class _Sub:
 
     def __init__(self, lm: LinearModel, options: SolveOptions) -> None:
         self.h = new_highs()
-        configure(self.h, SolveOptions(mip_gap=0.0, threads=options.threads, seed=options.seed))
+        # the run's own tolerance: a set solved within ε of its plan v has F(Y) ≥ v(1 − ε)
+        configure(self.h, SolveOptions(mip_gap=options.mip_gap, threads=options.threads, seed=options.seed))
         pass_model(self.h, lm)
         self.ys, _ = hub_columns(lm)
         self.cost, self.row = lm.cost(), lm.n_rows
@@ -369,6 +374,7 @@ class _callbacks:
 
     def __init__(self, h: highspy.Highs, ys: np.ndarray, excluded: set, found: list, run: _Search, target: float) -> None:
         self.h, self.ys, self.excluded, self.found, self.run, self.target = h, ys, excluded, found, run, target
+        self.closing: list[float] = []  # the master's bound when it reached the target
 
     def __enter__(self) -> None:
         def on_solution(e: Any) -> None:
@@ -382,8 +388,12 @@ class _callbacks:
         def on_interrupt(e: Any) -> None:
             stop = bool(self.found)
             with contextlib.suppress(Exception):
+                # a bound at the target closes the master: the rest of its run would only
+                # prove how far above the plan the next hub set is
+                if math.isfinite(self.target) and float(e.data_out.mip_dual_bound) >= self.target:
+                    self.closing.append(float(e.data_out.mip_dual_bound))
                 self.run.tick()
-                stop = stop or self.run.stopped
+                stop = stop or bool(self.closing) or self.run.stopped
             e.data_in.user_interrupt = stop
 
         self.h.cbMipSolution.subscribe(on_solution)

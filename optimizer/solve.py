@@ -377,13 +377,19 @@ class Start:
         """Whether the start's plan is already within `mip_gap` of its bound."""
         if self.values is None or self.objective is None or self.lp_bound is None:
             return False
-        return relative_gap(self.objective, self.lp_bound) <= float(mip_gap)
+        return within_gap(relative_gap(self.objective, self.lp_bound), mip_gap)
 
 
 def relative_gap(objective: float, bound: float) -> float:
     """|objective − bound| / |objective|, with a difference of round-off size (1e-9) as 0."""
     gap = abs(objective - bound) / max(abs(objective), 1e-10)
     return 0.0 if gap <= 1e-9 else gap
+
+
+def within_gap(gap: float | None, mip_gap: float) -> bool:
+    """Whether `gap` meets the tolerance `mip_gap`, round-off aside: a bound proven at
+    U(1 − ε) gives a gap of ε only to the last bits."""
+    return gap is not None and gap <= float(mip_gap) * (1.0 + 1e-9) + 1e-12
 
 
 def resolve_start(options: SolveOptions, n_cols: int, scenarios: int | None, cpus: int | None = None) -> SolveOptions:
@@ -602,7 +608,8 @@ def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOpti
     h.setOptionValue("mip_rel_gap", max(1e-3, float(options.mip_gap)))
     sub_limit = 0.2 * float(limit) if limit is not None else max(30.0, 2 * lp_s)
     h.setOptionValue("time_limit", sub_limit)
-    with _watching(share, h, plans=True, inject=False):
+    # beside a hub-set search (`share.serving`), its fixed-hub models come first
+    with _watching(share, h, plans=True, inject=False, yield_work=share is not None and share.serving):
         sub, values = run_highs(h, mip=True)
     h.changeColsBounds(n, cols, _highs_bounds(lower), _highs_bounds(upper))
     _restore(h, options)

@@ -67,6 +67,22 @@ def test_a_poor_plan_is_bettered_and_the_optimum_proven(seed: int) -> None:
     assert rounds >= 2 and "0 better plan" not in note
 
 
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_search_within_a_gap_tolerance_keeps_its_promise(seed: int) -> None:
+    """With ``mip_gap`` ε the subs stop within ε and the master once its bound reaches the
+    plan less ε: the plan is within ε of the optimum and the bound never above it."""
+    eps = 0.01
+    prep = _prepared(seed)
+    optimum = solve_prepared(prep, SolveOptions(start="none"))[0].objective
+    hubs = np.ones(prep.model.vars["open_hub"].size)
+    plan, cost = _plan_with_hubs(prep, hubs)
+    result, values, note = search(prep.model, SolveOptions(mip_gap=eps), plan, cost, None)
+    assert result.status == "optimal", note
+    assert optimum * (1 - REL) <= result.objective <= optimum * (1 + eps)
+    assert result.bound is not None and result.objective * (1 - eps) * (1 - REL) <= result.bound <= optimum * (1 + REL)
+    assert prep.model.cost() @ values == pytest.approx(result.objective, rel=REL)
+
+
 def test_a_stopped_search_keeps_a_valid_bound_and_its_best_plan() -> None:
     prep = _prepared(5, scenarios=20)
     optimum = solve_prepared(prep, SolveOptions(start="none"))[0].objective
@@ -145,3 +161,14 @@ def test_the_exchange_tracks_assignments_until_reported() -> None:
     inbox.put(helper.outbox.get_nowait())
     share.poll(force=True)
     assert share.reports == [(key, "infeasible", None)]
+
+
+@pytest.mark.parametrize("cost", [1.0, 417_681_036.19, 474_284_503.77, 3.3e12])
+def test_a_bound_proven_at_the_tolerance_meets_it(cost: float) -> None:
+    """The search proves U(1 − ε); its gap is ε only to the last bits and must count as met."""
+    from optimizer.solve import relative_gap, within_gap
+
+    for eps in (1e-4, 1e-3, 0.01):
+        assert within_gap(relative_gap(cost, cost * (1 - eps)), eps)
+        assert not within_gap(relative_gap(cost, cost * (1 - 2 * eps)), eps)
+    assert within_gap(relative_gap(cost, cost), 0.0)
