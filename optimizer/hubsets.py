@@ -21,14 +21,19 @@ Given a plan of cost :math:`U` and the hub sets :math:`\mathcal S` already settl
   The sub runs to the run's gap :math:`\epsilon` (``--mip-gap``): a plan :math:`v` within
   :math:`\epsilon` of the sub's bound gives :math:`F(Y) \ge v(1-\epsilon) \ge U(1-\epsilon)`.
 
-Hub sets the hubs-only relaxation met on its way to its optimum are settled first (a sub
-each, no master round). HiGHS has no lazy constraints, so every master round is a new MIP
-solve, a small one (only the hub binaries integral). The master carries no cost cut: with
-one, proving it infeasible took HiGHS longer than solving it (100 × 30 × 8 × 200: over
-450 s against 166 s). The sub's cut is scaled by :math:`1/U_0` (coefficients of order one
-rather than the costs' 1e7). A hub set whose sub ran out of time keeps the sub's bound; the
-run's bound is the least of those and of the master's (when it ran out of time), never
-below the hubs-only relaxation's.
+The master is the Benders master of `optimizer.benders` when the model splits into
+scenario blocks (hubs first's step 1 hands over the one it solved, cuts and all, so a round
+costs a master MIP or two: 100 × 30 × 8 × 200, 25–30 s against 150 s); a round there also
+settles, without a sub, every hub set whose relaxation it proves at or above the target,
+and a queued set whose relaxation is above the target by the time its sub would start (the
+plan got cheaper) is settled the same way. Otherwise (`_HighsMaster`) each round is one
+HiGHS MIP over the extensive form from scratch (HiGHS has no lazy constraints), and hub
+sets the hubs-only relaxation met on its way to its optimum are settled first (a sub each,
+no master round). Neither master carries a cost cut: with one, proving it infeasible took
+HiGHS longer than solving it (100 × 30 × 8 × 200: over 450 s against 166 s). The sub's cut
+is scaled by :math:`1/U_0` (coefficients of order one rather than the costs' 1e7). A hub
+set whose sub ran out of time keeps the sub's bound; the run's bound is the least of those
+and of the master's (when it ran out of time), never below the hubs-only relaxation's.
 
 **Two processes** (``--start concurrent`` on large models): the master and the subs need not
 wait for each other. A hub set gets its no-good row as soon as it is *to be* settled, so the
@@ -46,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +59,7 @@ import highspy
 import numpy as np
 
 from models.linear import LinearModel
+from optimizer.benders import HubsOnlyMaster, Round, applies
 from optimizer.solve import (
     SolveOptions,
     SolveResult,
@@ -82,16 +89,18 @@ def search(
     floor: float | None,
     share: Exchange | None = None,
     candidates: tuple[np.ndarray, ...] = (),
+    master: HubsOnlyMaster | None = None,
 ) -> tuple[SolveResult, np.ndarray | None, str]:
     """Prove `plan` (cost `objective`, its hub set's fixed-hub model solved) optimal or
     better it, within ``options.time_limit``; `floor` is a valid bound already known.
     `candidates`: hub sets to settle before the master's first round (met by the hubs-only
     relaxation on its way to its optimum; settling one costs a sub, finding it a master round).
+    `master`: the Benders master hubs first's step 1 solved (its cuts carry over).
     Without a plan, the best plan the peer sends is the one to beat; hub sets the peer
     already works on (``share.assigned``) are settled by its reports.
 
     Returns the result (best plan, bound, status), the plan's values and a note."""
-    run = _Search(lm, options, floor, share)
+    run = _Search(lm, options, floor, share, master)
     if plan is not None and objective is not None:
         run.improve(float(objective), np.asarray(plan, dtype=float))
         run.exclude(plan[run.ys])
@@ -101,7 +110,7 @@ def search(
             run.exclude(np.array(key, dtype=float))
     for hubs in candidates:
         if run.exclude(hubs):
-            run.queue.append(np.round(np.asarray(hubs, dtype=float)))
+            run.queue.append((np.round(np.asarray(hubs, dtype=float)), None))
     return run.run()
 
 
@@ -109,27 +118,31 @@ class _Search:
     """The state of one hub-set search: the best plan, the hub sets excluded from the master
     (settled, queued for a sub here or there, or at the helper) and what is still open."""
 
-    def __init__(self, lm: LinearModel, options: SolveOptions, floor: float | None, share: Exchange | None) -> None:
+    def __init__(
+        self,
+        lm: LinearModel,
+        options: SolveOptions,
+        floor: float | None,
+        share: Exchange | None,
+        master: HubsOnlyMaster | _HighsMaster | None = None,
+    ) -> None:
         self.t0 = time.perf_counter()
         self.deadline = None if options.time_limit is None else self.t0 + float(options.time_limit)
         self.options, self.floor, self.share = options, floor, share
-        self.ys, others = hub_columns(lm)
+        self.ys, _ = hub_columns(lm)
         self.eps = max(float(options.mip_gap), CUT_TOL)
         self.best, self.best_x = math.inf, None
         self.scale = max(abs(floor), 1.0) if floor is not None else None  # set by the first plan otherwise
-        self.master = new_highs()
-        configure(self.master, SolveOptions(mip_gap=0.0, threads=options.threads, seed=options.seed))
-        pass_model(self.master, lm)
-        self.master.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
+        self.master: HubsOnlyMaster | _HighsMaster = master if master is not None else hubs_only_master(lm, options)
         self.sub = _Sub(lm, options)
         self.excluded: set[tuple[int, ...]] = set()  # every hub set with a no-good row in the master
         self.settled: set[tuple[int, ...]] = set()
-        self.queue: list[np.ndarray] = []  # excluded, its sub not started
+        self.queue: list[tuple[np.ndarray, float | None]] = []  # excluded, its sub not started; R(Y) if known
         self.open_bounds: list[float] = []  # bounds of hub sets whose sub ran out of time
         self.rest: float | None = None  # bound over the hub sets not excluded (None: not known)
         self.closed = False  # the master found no hub set left that could beat the plan
         self.stopped = False
-        self.rounds = self.better = self.helped = 0
+        self.rounds = self.better = self.helped = self.by_relaxation = 0
         self.master_s = 0.0
 
     # --- state ---------------------------------------------------------------------------
@@ -145,7 +158,7 @@ class _Search:
         if key in self.excluded:
             return False
         self.excluded.add(key)
-        _no_good(self.master, self.ys, np.asarray(hubs, dtype=float))
+        self.master.exclude(np.asarray(hubs, dtype=float))
         return True
 
     @property
@@ -177,9 +190,17 @@ class _Search:
             cut = share.assigned.pop(key, None)
             self.helped += 1
             self.settle(key, status, bound, cut)
-        if self.queue and share.idle_helper() and self.scale is not None:
-            hubs = self.queue.pop(0)
+        if self.next_queued() and share.idle_helper() and self.scale is not None:
+            hubs, _ = self.queue.pop(0)
             share.assign(hubs, self.target if math.isfinite(self.best) else None, self.scale)
+
+    def next_queued(self) -> bool:
+        """Whether a queued hub set needs a sub; sets whose relaxation R(Y) is at or above
+        the target by now (the plan got cheaper since they were queued) are settled here."""
+        while self.queue and self.queue[0][1] is not None and self.queue[0][1] >= self.target:
+            self.settle(_key(self.queue.pop(0)[0]), "optimal", None, None)
+            self.by_relaxation += 1
+        return bool(self.queue)
 
     def pending(self) -> bool:
         return self.share is not None and bool(self.share.assigned) and not self.share.peer_gone()
@@ -194,13 +215,13 @@ class _Search:
             left = self.left()
             if self.stopped or (left is not None and left <= 0.5):
                 break
-            if self.queue and not helped:
-                self.local_sub(self.queue.pop(0))
+            if self.next_queued() and not helped:
+                self.local_sub(self.queue.pop(0)[0])
             elif not self.closed:
                 if not self.master_round():
                     break
-            elif self.queue:
-                self.local_sub(self.queue.pop(0))
+            elif self.next_queued():
+                self.local_sub(self.queue.pop(0)[0])
             elif self.pending():
                 time.sleep(WAIT_SECONDS)
             else:
@@ -211,28 +232,25 @@ class _Search:
         """One master run: a new hub set to settle (queued), or closed. False: it ran out
         of time or was stopped (its bound, if any, is kept)."""
         t1 = time.perf_counter()
-        _limit(self.master, self.left())
-        found: list[np.ndarray] = []
         target = self.target
-        watch = _callbacks(self.master, self.ys, self.excluded, found, self, target)
-        with watch:
-            res, x = run_highs(self.master, mip=True)
+
+        def tick() -> bool:
+            self.tick()
+            return self.stopped
+
+        r = self.master.minimise(target, self.deadline, tick)
         self.rounds += 1
         self.master_s += time.perf_counter() - t1
-        below = res.objective is not None and res.objective < target
-        if not found and res.status == "optimal" and below and x is not None and _key(x[self.ys]) not in self.excluded:
-            found.append(x[self.ys])
-        if found:
-            self.exclude(found[0])
-            self.queue.append(np.round(found[0]))
+        if r.status in ("found", "optimal") and r.hubs is not None and _key(r.hubs) not in self.excluded:
+            self.exclude(r.hubs)  # "optimal": no plan to beat yet, the relaxation's optimum
+            self.queue.append((np.round(r.hubs), r.value))
             return True
-        low = [v for v in (res.bound, res.objective) if v is not None]
-        if watch.closing or res.status == "infeasible" or (res.status == "optimal" and bool(low) and min(low) >= target):
+        if r.status == "closed":
             self.closed = True  # no hub set left beats the plan by more than ε, even relaxed
             self.rest = target
             return True
-        if res.bound is not None and not res.message.startswith("Interrupted"):
-            self.rest = min(res.bound, target)
+        if r.bound is not None:
+            self.rest = min(r.bound, target)
         return False
 
     def local_sub(self, hubs: np.ndarray) -> None:
@@ -261,8 +279,12 @@ class _Search:
         seconds = time.perf_counter() - self.t0
         how = "proven" if status == "optimal" else ("stopped" if self.stopped else "time limit reached")
         helper = f", {self.helped} by the other process" if self.helped else ""
+        relaxed = self.by_relaxation + self.master.dropped
+        helper += f", {relaxed} by their relaxation alone" if relaxed else ""
+        kind = "Benders " if isinstance(self.master, HubsOnlyMaster) else ""
+        n_settled = len(self.settled) + self.master.dropped
         note = (
-            f"hub-set search: {self.rounds} master round(s) ({self.master_s:.0f} s), {len(self.settled)} hub set(s) "
+            f"hub-set search: {self.rounds} {kind}master round(s) ({self.master_s:.0f} s), {n_settled} hub set(s) "
             f"settled{helper} (subs here {self.sub.seconds:.0f} s), {self.better} better plan(s); {how} in {seconds:.1f} s"
         )
         result = SolveResult(
@@ -271,7 +293,7 @@ class _Search:
             bound=bound,
             gap=gap,
             solver="highs",
-            solver_version=_highs_version(self.master),
+            solver_version=_highs_version(self.sub.h),
             seconds=seconds,
             transfer_seconds=0.0,
             has_solution=has,
@@ -322,10 +344,49 @@ def _key(hubs: np.ndarray) -> tuple[int, ...]:
     return tuple(int(v) for v in np.round(hubs))
 
 
-def _no_good(h: highspy.Highs, ys: np.ndarray, hubs: np.ndarray) -> None:
-    """Σ_{open}(1 − y) + Σ_{shut} y ≥ 1: this hub set no more."""
-    open_ = np.round(hubs) > 0.5
-    h.addRow(1.0 - float(open_.sum()), highspy.kHighsInf, len(ys), ys, np.where(open_, -1.0, 1.0))
+class _HighsMaster:
+    """The master as one HiGHS MIP over the extensive form (`open_hub` integral, the rest
+    relaxed), for models that do not split into blocks (`optimizer.benders.applies`): the
+    same `exclude` / `minimise` as `HubsOnlyMaster`, each round from scratch."""
+
+    def __init__(self, lm: LinearModel, options: SolveOptions) -> None:
+        self.h = new_highs()
+        configure(self.h, SolveOptions(mip_gap=0.0, threads=options.threads, seed=options.seed))
+        pass_model(self.h, lm)
+        self.ys, others = hub_columns(lm)
+        self.h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
+        self.excluded: set[tuple[int, ...]] = set()
+        self.dropped = 0  # hub sets it settled itself (none: every set it finds goes to a sub)
+
+    def exclude(self, hubs: np.ndarray) -> None:
+        """Σ_{open}(1 − y) + Σ_{shut} y ≥ 1: this hub set no more."""
+        self.excluded.add(_key(hubs))
+        open_ = np.round(hubs) > 0.5
+        self.h.addRow(1.0 - float(open_.sum()), highspy.kHighsInf, len(self.ys), self.ys, np.where(open_, -1.0, 1.0))
+
+    def minimise(self, target: float = math.inf, deadline: float | None = None, tick: Callable[[], bool] | None = None) -> Round:
+        """Run until a solution below `target` with a new hub set ("found"), or until the
+        bound reaches it ("closed"); without a target, to the optimum ("optimal")."""
+        _limit(self.h, None if deadline is None else deadline - time.perf_counter())
+        found: list[np.ndarray] = []
+        watch = _callbacks(self.h, self.ys, self.excluded, found, tick or (lambda: False), target)
+        with watch:
+            res, x = run_highs(self.h, mip=True)
+        below = res.objective is not None and res.objective < target
+        if not found and res.status == "optimal" and below and x is not None and _key(x[self.ys]) not in self.excluded:
+            found.append(x[self.ys])
+        if found:
+            return Round("found" if math.isfinite(target) else "optimal", res.bound, found[0], None)
+        low = [v for v in (res.bound, res.objective) if v is not None]
+        if watch.closing or res.status == "infeasible" or (res.status == "optimal" and bool(low) and min(low) >= target):
+            return Round("closed", target)
+        interrupted = res.message.startswith("Interrupted")
+        return Round("stopped" if interrupted else "time", None if interrupted else res.bound)
+
+
+def hubs_only_master(lm: LinearModel, options: SolveOptions) -> HubsOnlyMaster | _HighsMaster:
+    """The Benders master when the model splits into blocks, else one HiGHS MIP."""
+    return HubsOnlyMaster(lm, options) if applies(lm) else _HighsMaster(lm, options)
 
 
 class _Sub:
@@ -372,8 +433,10 @@ class _callbacks:
     HiGHS reads the interrupt flag only at its interrupt callback, and keeps it from one run
     to the next: so the flag is set there, to exactly what this run wants, every time."""
 
-    def __init__(self, h: highspy.Highs, ys: np.ndarray, excluded: set, found: list, run: _Search, target: float) -> None:
-        self.h, self.ys, self.excluded, self.found, self.run, self.target = h, ys, excluded, found, run, target
+    def __init__(
+        self, h: highspy.Highs, ys: np.ndarray, excluded: set, found: list, tick: Callable[[], bool], target: float
+    ) -> None:
+        self.h, self.ys, self.excluded, self.found, self.tick, self.target = h, ys, excluded, found, tick, target
         self.closing: list[float] = []  # the master's bound when it reached the target
 
     def __enter__(self) -> None:
@@ -392,8 +455,7 @@ class _callbacks:
                 # prove how far above the plan the next hub set is
                 if math.isfinite(self.target) and float(e.data_out.mip_dual_bound) >= self.target:
                     self.closing.append(float(e.data_out.mip_dual_bound))
-                self.run.tick()
-                stop = stop or bool(self.closing) or self.run.stopped
+                stop = self.tick() or stop or bool(self.closing)
             e.data_in.user_interrupt = stop
 
         self.h.cbMipSolution.subscribe(on_solution)

@@ -332,7 +332,14 @@ def _hub_set_search(
 
     limit = None if options.time_limit is None else max(1.0, float(options.time_limit) - start.seconds)
     result, values, note = search(
-        lm, replace(options, time_limit=limit), start.values, start.objective, start.lp_bound, share, start.candidates
+        lm,
+        replace(options, time_limit=limit),
+        start.values,
+        start.objective,
+        start.lp_bound,
+        share,
+        start.candidates,
+        start.master,
     )
     message = f"{result.message}; {start.note}; {note}"
     return replace(result, seconds=result.seconds + start.seconds, transfer_seconds=transfer, message=message), values
@@ -372,6 +379,7 @@ class Start:
     settled: bool = False  # the plan is the optimum within its own hubs (hubs first's step 2 solved)
     candidates: tuple[np.ndarray, ...] = ()  # other hub sets worth trying first (hubs first's step 1 met them)
     shared: bool = False  # step 2 left to the other process: search with `candidates`, step 1's hubs first
+    master: Any = None  # step 1's Benders master (`optimizer.benders.HubsOnlyMaster`), handed to the search
 
     def proven(self, mip_gap: float) -> bool:
         """Whether the start's plan is already within `mip_gap` of its bound."""
@@ -494,17 +502,23 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
                 if math.isfinite(dual) and relative_gap(value, dual) <= EARLY_GAP:
                     early.append(share.assign(hubs, None, max(abs(value), 1.0)))
 
-    h.cbMipSolution.subscribe(record)
-    try:
-        with _watching(share, h, plans=False, inject=False):
-            relaxed, x = run_highs(h, mip=True)
-    finally:
-        h.cbMipSolution.unsubscribe(record)
+    master = benders_master(lm, options)
+    if master is not None:
+        relaxed, x = _benders_relaxation(master, lm, None if limit is None else t0 + 0.5 * float(limit), share)
         h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
+    else:
+        h.cbMipSolution.subscribe(record)
+        try:
+            with _watching(share, h, plans=False, inject=False):
+                relaxed, x = run_highs(h, mip=True)
+        finally:
+            h.cbMipSolution.unsubscribe(record)
+            h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
     relaxed_s = time.perf_counter() - t0
     bound = relaxed.bound if relaxed.status in ("optimal", "feasible", "no_solution") else None
+    how = f" (Benders, {master.iterations} iterations)" if master is not None else ""
     head = (
-        f"start: hubs first: hubs-only relaxation {relaxed.status}"
+        f"start: hubs first: hubs-only relaxation {relaxed.status}{how}"
         + (f", bound {bound:.6g}" if bound is not None else "")
         + f" in {relaxed_s:.1f} s"
     )
@@ -541,10 +555,14 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         # the other process plans within these hubs (or has begun to), as a sub of the search
         _restore(h, options)
         during = bool(early) and early[0] == tuple(int(v) for v in hubs)
+        if not during and share.idle_helper():
+            # the plan-making sub runs without a cost cut, as when handed over during the
+            # relaxation: a cut row at the other search's plan slowed it (seed 1: over 10 min)
+            share.assign(hubs, None, max(abs(bound if bound is not None else 1.0), 1.0))
         handed = "handed to the other process " + ("during the relaxation" if during else "now")
         note = f"{head}; plans within its {int(hubs.sum())} open hubs {handed}"
         share.send_note(note)
-        return Start(None, None, bound, relaxed_s, note, candidates=(hubs, *others_met), shared=True)
+        return Start(None, None, bound, relaxed_s, note, candidates=(hubs, *others_met), shared=True, master=master)
     if limit is not None:
         h.setOptionValue("time_limit", max(1.0, float(limit) - relaxed_s))
     h.changeColsBounds(len(ys), ys, hubs, hubs)
@@ -566,7 +584,55 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     if share is not None:
         share.send_note(note)
     settled = has and fixed.status == "optimal"
-    return Start(values if has else None, fixed.objective if has else None, bound, seconds, note, settled, others_met)
+    return Start(
+        values if has else None, fixed.objective if has else None, bound, seconds, note, settled, others_met, master=master
+    )
+
+
+def benders_master(lm: LinearModel, options: SolveOptions) -> Any:
+    """The Benders master of the hubs-only relaxation when the model splits into enough
+    blocks (`optimizer.benders.applies`), else None (one HiGHS MIP does better)."""
+    from optimizer.benders import HubsOnlyMaster, applies  # it builds on this module
+
+    return HubsOnlyMaster(lm, options) if applies(lm) else None
+
+
+def _benders_relaxation(
+    master: Any, lm: LinearModel, deadline: float | None, share: Exchange | None
+) -> tuple[SolveResult, np.ndarray | None]:
+    """Hubs first's step 1 by Benders (`optimizer.benders`): the relaxation's optimum as a
+    result, its hub set in an otherwise empty column vector (step 2 reads only the hubs)."""
+    t1 = time.perf_counter()
+
+    def stop() -> bool:
+        if share is None:
+            return False
+        share.poll()
+        return share.stopped
+
+    r = master.minimise(deadline=deadline, tick=stop)
+    x = None
+    if r.status == "optimal" and r.hubs is not None:
+        x = np.zeros(lm.n_cols)
+        x[hub_columns(lm)[0]] = r.hubs
+    bound = r.bound
+    value = r.value if x is not None else None
+    gap = relative_gap(value, bound) if value is not None and bound is not None else None
+    status = "optimal" if x is not None else "no_solution"
+    message = {"optimal": "Optimal", "stopped": "Interrupted by user"}.get(r.status, "Time limit reached")
+    result = SolveResult(
+        status=status,
+        objective=value,
+        bound=bound,
+        gap=gap,
+        solver="highs",
+        solver_version=_highs_version(master.master),
+        seconds=time.perf_counter() - t1,
+        transfer_seconds=0.0,
+        has_solution=x is not None,
+        message=message,
+    )
+    return result, x
 
 
 def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:

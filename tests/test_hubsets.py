@@ -63,7 +63,7 @@ def test_a_poor_plan_is_bettered_and_the_optimum_proven(seed: int) -> None:
     assert result.status == "optimal", note
     assert result.objective == pytest.approx(optimum, rel=REL)
     assert prep.model.cost() @ values == pytest.approx(optimum, rel=REL)
-    rounds = int(note.split("search: ")[1].split(" master")[0])
+    rounds = int(note.split("search: ")[1].split(" ")[0])
     assert rounds >= 2 and "0 better plan" not in note
 
 

@@ -1,0 +1,111 @@
+"""Benders master of the hubs-only relaxation (`optimizer.benders`): the same optimum as one
+HiGHS MIP over the extensive form, round after round with hub sets excluded, and every cut
+a valid lower bound on its block's cost."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer.benders import HubsOnlyMaster, applies, blocks
+from optimizer.generate import generate_spec
+from optimizer.hubsets import _HighsMaster, hubs_only_master
+from optimizer.instance import Instance
+from optimizer.pipeline import prepare
+from optimizer.solve import SolveOptions
+
+REL = 1e-6
+
+
+def _prepared(seed: int, scenarios: int = 12, **kw):
+    return prepare(Instance.from_spec(generate_spec(14, 6, 4, scenarios, seed, **kw)))
+
+
+@pytest.mark.parametrize(("seed", "kw"), [(1, {}), (2, {}), (3, {}), (4, {"deadlines": "soft"}), (5, {"split_loads": True})])
+def test_rounds_match_one_highs_mip(seed: int, kw: dict) -> None:
+    """Three rounds, each excluding the hub set the last one found: the Benders master's
+    optimum is the extensive-form MIP's, its bound never above it (soft deadlines: unmet
+    units in the blocks; split loads: unit counts)."""
+    lm = _prepared(seed, **kw).model
+    benders, plain = HubsOnlyMaster(lm, SolveOptions()), _HighsMaster(lm, SolveOptions())
+    for _ in range(3):
+        mine, theirs = benders.minimise(), plain.minimise()
+        if theirs.status == "closed":  # every hub set excluded
+            assert mine.status == "closed"
+            return
+        assert mine.status == theirs.status == "optimal"
+        assert mine.hubs is not None and theirs.hubs is not None
+        assert mine.bound <= theirs.bound * (1 + 1e-9) + 1e-6
+        assert mine.value == pytest.approx(theirs.bound, rel=REL)
+        assert mine.bound == pytest.approx(theirs.bound, rel=REL)
+        # ties aside, the same hub set
+        if not np.array_equal(np.round(mine.hubs), np.round(theirs.hubs)):
+            again = _HighsMaster(lm, SolveOptions())
+            again.h.changeColsBounds(len(again.ys), again.ys, mine.hubs, mine.hubs)
+            assert again.minimise().bound == pytest.approx(theirs.bound, rel=REL)
+        benders.exclude(mine.hubs)
+        plain.exclude(mine.hubs)
+
+
+def test_a_target_closes_the_master_or_names_a_hub_set_below_it() -> None:
+    lm = _prepared(2).model
+    first = HubsOnlyMaster(lm, SolveOptions()).minimise()
+    assert first.status == "optimal" and first.value is not None
+    # nothing can be below the relaxation's own optimum
+    closed = HubsOnlyMaster(lm, SolveOptions()).minimise(target=first.bound * (1 - 1e-6))
+    assert closed.status == "closed"
+    # just above it: the optimal hub set (or one as cheap) is found
+    found = HubsOnlyMaster(lm, SolveOptions()).minimise(target=first.value * (1 + 1e-4))
+    assert found.status == "found" and found.hubs is not None
+
+
+def test_cuts_are_valid_lower_bounds_on_block_costs() -> None:
+    """Every cut row θ_j ≥ q + g·v holds at first-stage points the cuts were not made at:
+    random points in the first stage's box, evaluated through the blocks."""
+    lm = _prepared(3).model
+    m = HubsOnlyMaster(lm, SolveOptions())
+    m.minimise()
+    lp = m.master.getLp()
+    a = lp.a_matrix_
+    n_rows, nf = m.master.getNumRow(), m.nf
+    dense = np.zeros((n_rows, lp.num_col_))
+    start, index, value = np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_)
+    for col in range(lp.num_col_):
+        dense[index[start[col] : start[col + 1]], col] = value[start[col] : start[col + 1]]
+    cuts = np.flatnonzero(np.isfinite(m.seen))
+    assert len(cuts) > 0
+    rng = np.random.default_rng(0)
+    lower = np.asarray(lp.row_lower_)
+    for _ in range(20):
+        v = rng.uniform(m.lo, np.where(np.isfinite(m.up), m.up, m.lo + 10.0))
+        q, _, _ = m.evaluate(v)
+        for r in cuts:
+            block = int(np.flatnonzero(dense[r, nf:])[0])
+            # row: −g v + θ_j ≥ rhs  ⇒  the cut's value at v is rhs + g v
+            cut_at_v = lower[r] - dense[r, :nf] @ v
+            assert cut_at_v <= q[block] + 1e-6 * max(1.0, abs(q[block]))
+
+
+def test_blocks_are_independent() -> None:
+    """No row of one block touches another block's columns."""
+    lm = _prepared(1).model
+    first, second, col_block, sub_rows, row_block = blocks(lm)
+    a = lm.matrix()[sub_rows][:, second].tocoo()
+    assert np.array_equal(row_block[a.row], col_block[a.col])
+    assert len(np.intersect1d(first, second)) == 0
+
+
+def test_which_master() -> None:
+    """Many scenarios: Benders; one scenario: one HiGHS MIP."""
+    many = _prepared(1).model
+    one = _prepared(1, scenarios=1).model
+    assert applies(many) and isinstance(hubs_only_master(many, SolveOptions()), HubsOnlyMaster)
+    assert not applies(one) and isinstance(hubs_only_master(one, SolveOptions()), _HighsMaster)
+
+
+def test_time_limit_gives_a_valid_bound_or_none() -> None:
+    lm = _prepared(4).model
+    optimum = _HighsMaster(lm, SolveOptions()).minimise().bound
+    r = HubsOnlyMaster(lm, SolveOptions()).minimise(deadline=0.0)
+    assert r.status == "time"
+    assert r.bound is None or r.bound <= optimum * (1 + 1e-9)
