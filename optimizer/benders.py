@@ -59,6 +59,12 @@ MIN_BLOCKS = 10  # fewer blocks: one HiGHS MIP over the extensive form does bett
 ALPHA = 0.5  # in-out stabilisation: blocks are evaluated halfway to the best point so far
 LP_TOL = 1e-6  # relative gap that ends an LP loop
 KEEP_CUTS = 10  # LP phase: a cut slack this many iterations in a row is dropped
+# A hub set whose relaxation is this close to the master's bound is handed to the other process
+# before step 1 ends (hubs first). Tighter than `optimizer.hubsets.EARLY_GAP`: a round's first
+# master MIPs propose hub sets against a bound still low (100 × 30 × 8 × 200, seed 1: the first
+# at a bound of 468.95 M, not the optimal set; the second, optimal, within 5e-6 of its bound,
+# about 20 s before the round ends)
+EARLY_GAP = 1e-3
 INF = highspy.kHighsInf
 
 
@@ -290,16 +296,29 @@ class HubsOnlyMaster:
         self.master.addRow(1.0 - float(open_.sum()), INF, len(self.ys), self.ys, np.where(open_, -1.0, 1.0))
         self.seen = np.append(self.seen, np.inf)
 
-    def minimise(self, target: float = math.inf, deadline: float | None = None, tick: Callable[[], bool] | None = None) -> Round:
+    def minimise(
+        self,
+        target: float = math.inf,
+        deadline: float | None = None,
+        tick: Callable[[], bool] | None = None,
+        seen: Callable[[np.ndarray, float, float], None] | None = None,
+    ) -> Round:
         """One round (see the module's docstring). `target` in model units; `tick()` is called
-        between iterations and returns True to stop; `deadline`: a `time.perf_counter` value."""
+        between iterations and returns True to stop; `deadline`: a `time.perf_counter` value;
+        `seen(hubs, R(hubs), bound)` after each hub set's relaxation is known (model units)."""
         t0 = time.perf_counter()
         try:
-            return self._round(target / self.scale, deadline, tick)
+            return self._round(target / self.scale, deadline, tick, seen)
         finally:
             self.seconds += time.perf_counter() - t0
 
-    def _round(self, target: float, deadline: float | None, tick: Callable[[], bool] | None) -> Round:
+    def _round(
+        self,
+        target: float,
+        deadline: float | None,
+        tick: Callable[[], bool] | None,
+        seen: Callable[[np.ndarray, float, float], None] | None,
+    ) -> Round:
         def out(status: str, bound: float | None, hubs: np.ndarray | None = None, value: float | None = None) -> Round:
             scaled = None if bound is None or bound == -math.inf else bound * self.scale
             return Round(status, scaled, hubs, None if value is None else value * self.scale)
@@ -349,6 +368,8 @@ class HubsOnlyMaster:
                 self.master.changeColsBounds(len(ys), ys, _bounds(lo), _bounds(up))
             if status != "optimal":
                 return out("time", bound)
+            if seen is not None and ok:
+                seen(hubs, high * self.scale, bound_now * self.scale)
             if math.isfinite(target):
                 if low >= target:
                     self.exclude(hubs)  # R(hubs) ≥ target: settled by the relaxation alone

@@ -490,21 +490,29 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     met: list[tuple[float, np.ndarray]] = []  # the relaxation's solutions: hub sets near its optimum
     early: list[tuple[int, ...]] = []  # the hub set handed to the other process before step 1 ended
 
+    def hand_over(hubs: np.ndarray, value: float, dual: float, within: float) -> None:
+        """Step 2 for this hub set in the other process while step 1 proves its bound."""
+        if share is not None and not early and share.idle_helper():
+            if math.isfinite(dual) and relative_gap(value, dual) <= within:
+                early.append(share.assign(hubs, None, max(abs(value), 1.0)))
+
     def record(e: Any) -> None:
+        from optimizer.hubsets import EARLY_GAP
+
         with contextlib.suppress(Exception):  # an exception inside HiGHS ends its run in error
             value, hubs = float(e.data_out.objective_function_value), np.asarray(e.data_out.mip_solution, dtype=float)[ys]
             met.append((value, hubs))
-            if share is not None and not early and share.idle_helper():
-                # step 2 for this hub set in the other process while step 1 proves its bound
-                from optimizer.hubsets import EARLY_GAP
-
-                dual = float(e.data_out.mip_dual_bound)
-                if math.isfinite(dual) and relative_gap(value, dual) <= EARLY_GAP:
-                    early.append(share.assign(hubs, None, max(abs(value), 1.0)))
+            hand_over(hubs, value, float(e.data_out.mip_dual_bound), EARLY_GAP)
 
     master = benders_master(lm, options)
     if master is not None:
-        relaxed, x = _benders_relaxation(master, lm, None if limit is None else t0 + 0.5 * float(limit), share)
+        from optimizer.benders import EARLY_GAP as BENDERS_EARLY_GAP
+
+        def seen(hubs: np.ndarray, value: float, dual: float) -> None:
+            hand_over(hubs, value, dual, BENDERS_EARLY_GAP)
+
+        deadline = None if limit is None else t0 + 0.5 * float(limit)
+        relaxed, x = _benders_relaxation(master, lm, deadline, share, seen)
         h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
     else:
         h.cbMipSolution.subscribe(record)
@@ -598,7 +606,7 @@ def benders_master(lm: LinearModel, options: SolveOptions) -> Any:
 
 
 def _benders_relaxation(
-    master: Any, lm: LinearModel, deadline: float | None, share: Exchange | None
+    master: Any, lm: LinearModel, deadline: float | None, share: Exchange | None, seen: Any = None
 ) -> tuple[SolveResult, np.ndarray | None]:
     """Hubs first's step 1 by Benders (`optimizer.benders`): the relaxation's optimum as a
     result, its hub set in an otherwise empty column vector (step 2 reads only the hubs)."""
@@ -610,7 +618,7 @@ def _benders_relaxation(
         share.poll()
         return share.stopped
 
-    r = master.minimise(deadline=deadline, tick=stop)
+    r = master.minimise(deadline=deadline, tick=stop, seen=seen)
     x = None
     if r.status == "optimal" and r.hubs is not None:
         x = np.zeros(lm.n_cols)

@@ -109,3 +109,18 @@ def test_time_limit_gives_a_valid_bound_or_none() -> None:
     r = HubsOnlyMaster(lm, SolveOptions()).minimise(deadline=0.0)
     assert r.status == "time"
     assert r.bound is None or r.bound <= optimum * (1 + 1e-9)
+
+
+def test_seen_reports_hub_sets_with_their_relaxation() -> None:
+    """`seen` gets each hub set a round prices, with R(Y) (what one HiGHS MIP with the hubs
+    fixed gives) and the master's bound then, never above it: what hubs first hands over."""
+    lm = _prepared(2).model
+    calls: list[tuple[np.ndarray, float, float]] = []
+    r = HubsOnlyMaster(lm, SolveOptions()).minimise(seen=lambda hubs, value, bound: calls.append((hubs.copy(), value, bound)))
+    assert r.status == "optimal" and calls
+    assert np.array_equal(calls[-1][0], r.hubs)
+    for hubs, value, bound in calls:
+        assert bound <= value * (1 + 1e-9)
+        fixed = _HighsMaster(lm, SolveOptions())
+        fixed.h.changeColsBounds(len(fixed.ys), fixed.ys, hubs, hubs)
+        assert value == pytest.approx(fixed.minimise().bound, rel=REL)
