@@ -77,14 +77,18 @@ class Round:
     status: str
     bound: float | None
     hubs: np.ndarray | None = None
-    value: float | None = None  # R(hubs): the relaxation's optimum within `hubs`
+    value: float | None = None  # a relaxed plan's cost within `hubs`: R(hubs) or a little above
+    floor: float | None = None  # a valid lower bound on R(hubs)
 
 
 def first_stage(lm: LinearModel) -> np.ndarray:
     return np.concatenate([np.arange(b.start, b.start + b.size) for n, b in lm.vars.items() if n in FIRST_STAGE])
 
 
-def blocks(lm: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+Blocks = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def blocks(lm: LinearModel) -> Blocks:
     """The first-stage columns, the other columns and their blocks, the rows that touch the
     other columns and their blocks (numbered from 0)."""
     first = first_stage(lm)
@@ -101,12 +105,24 @@ def blocks(lm: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return first, second, label[nr:], sub_rows, label[:nr]
 
 
-def applies(lm: LinearModel) -> bool:
+def applies(lm: LinearModel, parts: Blocks | None = None) -> bool:
     """Many independent blocks (scenarios) and a first stage to price them against."""
     if "open_hub" not in lm.vars or lm.n_cols == 0:
         return False
-    *_, row_block = blocks(lm)
+    *_, row_block = parts if parts is not None else blocks(lm)
     return len(np.unique(row_block)) >= MIN_BLOCKS
+
+
+def master_for(lm: LinearModel, options: SolveOptions) -> HubsOnlyMaster | None:
+    """The Benders master when it applies and every block's cost is bounded below (so is
+    the master), else None: one HiGHS MIP over the extensive form does better."""
+    if "open_hub" not in lm.vars or lm.n_cols == 0:
+        return None
+    parts = blocks(lm)
+    if not applies(lm, parts):
+        return None
+    master = HubsOnlyMaster(lm, options, parts)
+    return master if master.bounded else None
 
 
 def _bounds(b: np.ndarray) -> np.ndarray:
@@ -131,14 +147,14 @@ class HubsOnlyMaster:
     """The L-shaped master of the hubs-only relaxation, with its blocks (one LP holds them
     all: block-diagonal, solved warm after each change of the first stage)."""
 
-    def __init__(self, lm: LinearModel, options: SolveOptions) -> None:
+    def __init__(self, lm: LinearModel, options: SolveOptions, parts: Blocks | None = None) -> None:
         a = lm.matrix().tocsr()
         cost = lm.cost()
         self.scale = max(float(np.abs(cost).max()) / 10.0, 1e-12) if lm.n_cols else 1.0
         c = cost / self.scale
         lo, up, _ = lm.col_bounds()
         rlo, rup = lm.row_bounds()
-        first, second, col_block, sub_rows, row_block = blocks(lm)
+        first, second, col_block, sub_rows, row_block = parts if parts is not None else blocks(lm)
         self.first, self.n_blocks = first, int(max(col_block.max(initial=-1), row_block.max(initial=-1)) + 1)
         y = lm.vars["open_hub"]
         self.ys = np.searchsorted(first, np.arange(y.start, y.start + y.size)).astype(np.int32)  # y within v
@@ -319,9 +335,16 @@ class HubsOnlyMaster:
         tick: Callable[[], bool] | None,
         seen: Callable[[np.ndarray, float, float], None] | None,
     ) -> Round:
-        def out(status: str, bound: float | None, hubs: np.ndarray | None = None, value: float | None = None) -> Round:
+        def out(
+            status: str,
+            bound: float | None,
+            hubs: np.ndarray | None = None,
+            value: float | None = None,
+            floor: float | None = None,
+        ) -> Round:
             scaled = None if bound is None or bound == -math.inf else bound * self.scale
-            return Round(status, scaled, hubs, None if value is None else value * self.scale)
+            value, floor = (None if f is None else f * self.scale for f in (value, floor))
+            return Round(status, scaled, hubs, value, floor)
 
         if not self.lp_done:
             status, lower, _, _ = self._converge(deadline, prune=True)
@@ -357,7 +380,7 @@ class HubsOnlyMaster:
             value = float(self.cf @ v + q.sum())
             self._cuts(v, q, g, v, theta)
             if ok and value < target < math.inf:
-                return out("found", bound_now, hubs, value)
+                return out("found", bound_now, hubs, value, bound_now)
             # R(hubs): the stocks converged with the hubs fixed
             self.master.changeColsIntegrality(len(ys), ys, [highspy.HighsVarType.kContinuous] * len(ys))
             self.integral = False
@@ -375,8 +398,8 @@ class HubsOnlyMaster:
                     self.exclude(hubs)  # R(hubs) ≥ target: settled by the relaxation alone
                     self.dropped += 1
                     continue
-                return out("found", bound_now, hubs, high if ok else None)
+                return out("found", bound_now, hubs, high if ok else None, low)
             same = last is not None and np.array_equal(hubs, last)
             if ok and (high - bound_now <= LP_TOL * max(abs(high), 1.0) or same):
-                return out("optimal", bound_now, hubs, high)  # `same`: no cut left to add there
+                return out("optimal", bound_now, hubs, high, low)  # `same`: no cut left to add there
             last = hubs

@@ -59,7 +59,7 @@ import highspy
 import numpy as np
 
 from models.linear import LinearModel
-from optimizer.benders import HubsOnlyMaster, Round, applies
+from optimizer.benders import HubsOnlyMaster, Round, master_for
 from optimizer.solve import (
     SolveOptions,
     SolveResult,
@@ -137,7 +137,7 @@ class _Search:
         self.sub = _Sub(lm, options)
         self.excluded: set[tuple[int, ...]] = set()  # every hub set with a no-good row in the master
         self.settled: set[tuple[int, ...]] = set()
-        self.queue: list[tuple[np.ndarray, float | None]] = []  # excluded, its sub not started; R(Y) if known
+        self.queue: list[tuple[np.ndarray, float | None]] = []  # excluded, its sub not started; a bound on R(Y)
         self.open_bounds: list[float] = []  # bounds of hub sets whose sub ran out of time
         self.rest: float | None = None  # bound over the hub sets not excluded (None: not known)
         self.closed = False  # the master found no hub set left that could beat the plan
@@ -195,8 +195,8 @@ class _Search:
             share.assign(hubs, self.target if math.isfinite(self.best) else None, self.scale)
 
     def next_queued(self) -> bool:
-        """Whether a queued hub set needs a sub; sets whose relaxation R(Y) is at or above
-        the target by now (the plan got cheaper since they were queued) are settled here."""
+        """Whether a queued hub set needs a sub; sets whose relaxation R(Y) is proven at or
+        above the target by now (the plan got cheaper since they were queued) are settled here."""
         while self.queue and self.queue[0][1] is not None and self.queue[0][1] >= self.target:
             self.settle(_key(self.queue.pop(0)[0]), "optimal", None, None)
             self.by_relaxation += 1
@@ -243,7 +243,7 @@ class _Search:
         self.master_s += time.perf_counter() - t1
         if r.status in ("found", "optimal") and r.hubs is not None and _key(r.hubs) not in self.excluded:
             self.exclude(r.hubs)  # "optimal": no plan to beat yet, the relaxation's optimum
-            self.queue.append((np.round(r.hubs), r.value))
+            self.queue.append((np.round(r.hubs), r.floor))
             return True
         if r.status == "closed":
             self.closed = True  # no hub set left beats the plan by more than ε, even relaxed
@@ -386,7 +386,7 @@ class _HighsMaster:
 
 def hubs_only_master(lm: LinearModel, options: SolveOptions) -> HubsOnlyMaster | _HighsMaster:
     """The Benders master when the model splits into blocks, else one HiGHS MIP."""
-    return HubsOnlyMaster(lm, options) if applies(lm) else _HighsMaster(lm, options)
+    return master_for(lm, options) or _HighsMaster(lm, options)
 
 
 class _Sub:

@@ -600,11 +600,10 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
 
 
 def benders_master(lm: LinearModel, options: SolveOptions) -> Any:
-    """The Benders master of the hubs-only relaxation when the model splits into enough
-    blocks (`optimizer.benders.applies`), else None (one HiGHS MIP does better)."""
-    from optimizer.benders import HubsOnlyMaster, applies  # it builds on this module
+    """`optimizer.benders.master_for`: the Benders master of the hubs-only relaxation, or None."""
+    from optimizer.benders import master_for  # it builds on this module
 
-    return HubsOnlyMaster(lm, options) if applies(lm) else None
+    return master_for(lm, options)
 
 
 def _benders_relaxation(

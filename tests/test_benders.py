@@ -36,6 +36,7 @@ def test_rounds_match_one_highs_mip(seed: int, kw: dict) -> None:
         assert mine.status == theirs.status == "optimal"
         assert mine.hubs is not None and theirs.hubs is not None
         assert mine.bound <= theirs.bound * (1 + 1e-9) + 1e-6
+        assert mine.floor is not None and mine.floor <= theirs.bound * (1 + 1e-9) + 1e-6
         assert mine.value == pytest.approx(theirs.bound, rel=REL)
         assert mine.bound == pytest.approx(theirs.bound, rel=REL)
         # ties aside, the same hub set
