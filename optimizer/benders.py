@@ -52,6 +52,7 @@ from scipy.sparse import coo_array, csr_array, hstack
 from scipy.sparse.csgraph import connected_components
 
 from models.linear import LinearModel
+from optimizer.errors import SolverError
 from optimizer.solve import SolveOptions, configure, new_highs
 
 FIRST_STAGE = ("open_hub", "stationed", "pledged", "worst_scenario_cost")
@@ -155,7 +156,7 @@ class HubsOnlyMaster:
         lo, up, _ = lm.col_bounds()
         rlo, rup = lm.row_bounds()
         first, second, col_block, sub_rows, row_block = parts if parts is not None else blocks(lm)
-        self.first, self.n_blocks = first, int(max(col_block.max(initial=-1), row_block.max(initial=-1)) + 1)
+        self.n_blocks = int(max(col_block.max(initial=-1), row_block.max(initial=-1)) + 1)
         y = lm.vars["open_hub"]
         self.ys = np.searchsorted(first, np.arange(y.start, y.start + y.size)).astype(np.int32)  # y within v
         self.lo, self.up, self.cf = lo[first], up[first], c[first]
@@ -172,9 +173,9 @@ class HubsOnlyMaster:
         need_down = np.flatnonzero(self.rup < a0 + vmax - 1e-9)
         rows = np.concatenate([need_up, need_down])
         signs = np.concatenate([np.ones(len(need_up)), -np.ones(len(need_down))])
-        self.penalty = 10.0 * float(np.abs(c).max(initial=1.0))
+        penalty = 10.0 * float(np.abs(c).max(initial=1.0))
         e = csr_array((signs, (rows, np.arange(len(rows)))), shape=(len(sub_rows), len(rows)))
-        self.c2 = np.concatenate([c[second], np.full(len(rows), self.penalty)])
+        self.c2 = np.concatenate([c[second], np.full(len(rows), penalty)])
         self.col_block = np.concatenate([col_block, row_block[rows]])
         self.elastic = np.arange(len(second), len(second) + len(rows))
         self.sub = new_highs()
@@ -204,11 +205,10 @@ class HubsOnlyMaster:
         )
         self.nf = nf
         self.seen = np.full(len(master_rows), np.inf)  # per master row: last iteration binding (inf: never dropped)
-        self.iteration = 0
+        self.iteration = 0  # master solves so far (a cut's age counts in them)
         self.lp_done = False
         self.integral = False
         self.seconds = 0.0
-        self.iterations = 0
         self.dropped = 0  # hub sets a round excluded itself: R(Y) at or above its target
 
     # --- pieces ----------------------------------------------------------------------------
@@ -220,7 +220,7 @@ class HubsOnlyMaster:
         self.sub.changeRowsBounds(n, np.arange(n, dtype=np.int32), _bounds(self.rlo - bv), _bounds(self.rup - bv))
         self.sub.run()
         if self.sub.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"Benders block LP: {self.sub.modelStatusToString(self.sub.getModelStatus())}")
+            raise SolverError(f"HiGHS on the Benders blocks: {self.sub.modelStatusToString(self.sub.getModelStatus())}")
         sol = self.sub.getSolution()
         x, lam = np.asarray(sol.col_value), np.asarray(sol.row_dual)
         q = np.bincount(self.col_block, weights=self.c2 * x, minlength=self.n_blocks)
@@ -283,7 +283,6 @@ class HubsOnlyMaster:
         best_v, upper, feasible = None, math.inf, False
         while True:
             self.iteration += 1
-            self.iterations += 1
             left = None if deadline is None else deadline - time.perf_counter()
             if left is not None and left <= 0:
                 return "time", -math.inf, upper, feasible

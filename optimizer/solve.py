@@ -526,7 +526,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
             h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
     relaxed_s = time.perf_counter() - t0
     bound = relaxed.bound if relaxed.status in ("optimal", "feasible", "no_solution") else None
-    how = f" (Benders, {master.iterations} iterations)" if master is not None else ""
+    how = f" (Benders, {master.iteration} iterations)" if master is not None else ""
     head = (
         f"start: hubs first: hubs-only relaxation {relaxed.status}{how}"
         + (f", bound {bound:.6g}" if bound is not None else "")
