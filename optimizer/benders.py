@@ -106,21 +106,26 @@ def blocks(lm: LinearModel) -> Blocks:
     return first, second, label[nr:], sub_rows, label[:nr]
 
 
-def applies(lm: LinearModel, parts: Blocks | None = None) -> bool:
+def _has_hubs(lm: LinearModel) -> bool:
+    return "open_hub" in lm.vars and lm.n_cols > 0
+
+
+def _many(parts: Blocks) -> bool:
+    return len(np.unique(parts[4])) >= MIN_BLOCKS
+
+
+def applies(lm: LinearModel) -> bool:
     """Many independent blocks (scenarios) and a first stage to price them against."""
-    if "open_hub" not in lm.vars or lm.n_cols == 0:
-        return False
-    *_, row_block = parts if parts is not None else blocks(lm)
-    return len(np.unique(row_block)) >= MIN_BLOCKS
+    return _has_hubs(lm) and _many(blocks(lm))
 
 
 def master_for(lm: LinearModel, options: SolveOptions) -> HubsOnlyMaster | None:
     """The Benders master when it applies and every block's cost is bounded below (so is
     the master), else None: one HiGHS MIP over the extensive form does better."""
-    if "open_hub" not in lm.vars or lm.n_cols == 0:
+    if not _has_hubs(lm):
         return None
     parts = blocks(lm)
-    if not applies(lm, parts):
+    if not _many(parts):
         return None
     master = HubsOnlyMaster(lm, options, parts)
     return master if master.bounded else None

@@ -346,7 +346,7 @@ def _key(hubs: np.ndarray) -> tuple[int, ...]:
 
 class _HighsMaster:
     """The master as one HiGHS MIP over the extensive form (`open_hub` integral, the rest
-    relaxed), for models that do not split into blocks (`optimizer.benders.applies`): the
+    relaxed), for models that do not split into blocks (`optimizer.benders.master_for`): the
     same `exclude` / `minimise` as `HubsOnlyMaster`, each round from scratch."""
 
     def __init__(self, lm: LinearModel, options: SolveOptions) -> None:

@@ -486,9 +486,6 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     lower, upper, _ = lm.col_bounds()
     ys, others = hub_columns(lm)
     limit = options.time_limit
-    if limit is not None:
-        h.setOptionValue("time_limit", 0.5 * float(limit))
-    h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
     met: list[tuple[float, np.ndarray]] = []  # the relaxation's solutions: hub sets near its optimum
     early: list[tuple[int, ...]] = []  # the hub set handed to the other process before step 1 ended
 
@@ -506,17 +503,21 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
             met.append((value, hubs))
             hand_over(hubs, value, float(e.data_out.mip_dual_bound), EARLY_GAP)
 
-    master = benders_master(lm, options)
+    from optimizer.benders import EARLY_GAP as BENDERS_EARLY_GAP
+    from optimizer.benders import master_for  # it builds on this module
+
+    master = master_for(lm, options)
     if master is not None:
-        from optimizer.benders import EARLY_GAP as BENDERS_EARLY_GAP
 
         def seen(hubs: np.ndarray, value: float, dual: float) -> None:
             hand_over(hubs, value, dual, BENDERS_EARLY_GAP)
 
         deadline = None if limit is None else t0 + 0.5 * float(limit)
         relaxed, x = _benders_relaxation(master, lm, deadline, share, seen)
-        h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
     else:
+        if limit is not None:
+            h.setOptionValue("time_limit", 0.5 * float(limit))
+        h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kContinuous] * len(others))
         h.cbMipSolution.subscribe(record)
         try:
             with _watching(share, h, plans=False, inject=False):
@@ -597,13 +598,6 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
     return Start(
         values if has else None, fixed.objective if has else None, bound, seconds, note, settled, others_met, master=master
     )
-
-
-def benders_master(lm: LinearModel, options: SolveOptions) -> Any:
-    """`optimizer.benders.master_for`: the Benders master of the hubs-only relaxation, or None."""
-    from optimizer.benders import master_for  # it builds on this module
-
-    return master_for(lm, options)
 
 
 def _benders_relaxation(
