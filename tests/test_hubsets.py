@@ -141,6 +141,33 @@ def test_a_search_beside_a_helper_process_proves_the_optimum(seed: int) -> None:
     assert "by the other process" in note and first not in share.assigned
 
 
+def test_a_search_at_its_time_limit_waits_for_the_helpers_last_bound() -> None:
+    """A hub set still at the helper when time runs out: its report, sent as the helper's
+    sub ends at the limit, still reaches the search, and its bound (not the floor) holds."""
+    import threading
+
+    prep = _prepared(5, scenarios=20)
+    optimum = solve_prepared(prep, SolveOptions(start="none"))[0].objective
+    hubs = np.ones(prep.model.vars["open_hub"].size)
+    plan, cost = _plan_with_hubs(prep, hubs)
+    inbox, outbox = queue.Queue(), queue.Queue()
+    share = Exchange(inbox, outbox, 0.0)
+    inbox.put(("ready",))
+    share.poll(force=True)
+    key = share.assign(np.arange(len(hubs)) % 2, None, cost)
+    reported = 0.9 * optimum  # the helper's sub's bound at the limit
+    limit = 2.0
+    timer = threading.Timer(limit + 0.3, lambda: inbox.put(("report", key, "feasible", reported)))
+    timer.start()
+    floor = 0.5 * optimum
+    try:
+        result, _, note = search(prep.model, SolveOptions(time_limit=limit), plan, cost, floor, share)
+    finally:
+        timer.cancel()
+    assert "1 by the other process" in note and key not in share.assigned
+    assert result.bound is not None and floor < result.bound <= reported * (1 + REL)
+
+
 def test_the_exchange_tracks_assignments_until_reported() -> None:
     inbox, outbox = queue.Queue(), queue.Queue()
     share = Exchange(inbox, outbox, 0.0)
