@@ -203,8 +203,8 @@ class _Search:
         while share.reports:
             key, status, bound = share.reports.pop(0)
             cut = share.assigned.pop(key, None)
-            self.helped += 1
             self.settle(key, status, bound, cut)
+            self.helped += status in ("optimal", "infeasible")
 
     def next_queued(self) -> bool:
         """Whether a queued hub set needs a sub; sets whose relaxation R(Y) is proven at or
@@ -302,15 +302,22 @@ class _Search:
         gap = relative_gap(self.best, bound) if bound is not None and has else None
         status = "optimal" if has and (proven or within_gap(gap, self.options.mip_gap)) else "feasible"
         seconds = time.perf_counter() - self.t0
-        how = "proven" if status == "optimal" else ("stopped" if self.stopped else "time limit reached")
+        left = self.left()
+        timed_out = left is not None and left <= 1.0  # the peer's stop at the limit is no other reason
+        how = "proven" if status == "optimal" else ("stopped" if self.stopped and not timed_out else "time limit reached")
         helper = f", {self.helped} by the other process" if self.helped else ""
         relaxed = self.by_relaxation + self.master.dropped
         helper += f", {relaxed} by their relaxation alone" if relaxed else ""
         kind = "Benders " if isinstance(self.master, HubsOnlyMaster) else ""
-        n_settled = len(self.settled) + self.master.dropped
+        n_settled = len(self.settled) - len(self.open_bounds) + self.master.dropped
+        still = (
+            f", {len(self.open_bounds)} open when their subs ran out of time (least bound {min(self.open_bounds):.6g})"
+            if self.open_bounds
+            else ""
+        )
         note = (
             f"hub-set search: {self.rounds} {kind}master round(s) ({self.master_s:.0f} s), {n_settled} hub set(s) "
-            f"settled{helper} (subs here {self.sub.seconds:.0f} s), {self.better} better plan(s); {how} in {seconds:.1f} s"
+            f"settled{helper}{still} (subs here {self.sub.seconds:.0f} s), {self.better} better plan(s); {how} in {seconds:.1f} s"
         )
         result = SolveResult(
             status=status if has else "no_solution",
