@@ -4,6 +4,7 @@ a valid lower bound on its block's cost."""
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 import pytest
 
@@ -125,3 +126,26 @@ def test_seen_reports_hub_sets_with_their_relaxation() -> None:
         fixed = _HighsMaster(lm, SolveOptions())
         fixed.h.changeColsBounds(len(fixed.ys), fixed.ys, hubs, hubs)
         assert value == pytest.approx(fixed.minimise().bound, rel=REL)
+
+
+def test_an_lp_master_keeps_the_time_left_after_long_runs() -> None:
+    """HiGHS holds an LP's time limit against the object's run clock, which counts every
+    earlier run: a round's LP iterations (hubs fixed) must still get the time left, not
+    stop once the master has run that long in all."""
+    lm = _prepared(2).model
+    m = HubsOnlyMaster(lm, SolveOptions())
+    r = m.minimise()
+    assert r.status == "optimal" and r.hubs is not None
+    ys = m.ys
+    m.master.changeColsIntegrality(len(ys), ys, [highspy.HighsVarType.kContinuous] * len(ys))
+    m.integral = False
+    for _ in range(20_000):  # re-solved from scratch until the clock reads well past the limit
+        if m.master.getRunTime() > 0.5:
+            break
+        m.master.clearSolver()
+        m.master.run()
+    assert m.master.getRunTime() > 0.5
+    m.master.changeColsBounds(len(ys), ys, r.hubs, r.hubs)  # a change: this run has work to do
+    m.master.clearSolver()
+    status, bound, _, _ = m._solve_master(0.2)
+    assert status == "optimal" and np.isfinite(bound)
