@@ -53,7 +53,7 @@ from scipy.sparse.csgraph import connected_components
 
 from models.linear import LinearModel
 from optimizer.errors import SolverError
-from optimizer.solve import SolveOptions, configure, new_highs
+from optimizer.solve import SolveOptions, configure, new_highs, time_limit_for
 
 FIRST_STAGE = ("open_hub", "stationed", "pledged", "worst_scenario_cost")
 MIN_BLOCKS = 10  # fewer blocks: one HiGHS MIP over the extensive form does better
@@ -269,14 +269,11 @@ class HubsOnlyMaster:
             self.seen = np.delete(self.seen, drop)
 
     def _solve_master(self, left: float | None) -> tuple[str, float, np.ndarray, np.ndarray]:
+        # shifted for an LP: without it, a round's LP iterations stopped once the master had
+        # run as long as the time left (100 × 30 × 8 × 200, seed 1, 10 minutes: the search
+        # gave up at 313 s)
         limit = INF if left is None else max(0.1, float(left))
-        if not self.integral and limit < INF:
-            # HiGHS holds an LP's time limit against the object's run clock, which counts
-            # every earlier run (`optimizer.solve.run_highs`): without the shift, a round's
-            # LP iterations stopped once the master had run as long as the time left
-            # (100 × 30 × 8 × 200, seed 1, 10 minutes: the search gave up at 313 s)
-            limit += float(self.master.getRunTime())
-        self.master.setOptionValue("time_limit", limit)
+        self.master.setOptionValue("time_limit", time_limit_for(self.master, limit, self.integral))
         self.master.run()
         status = self.master.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible:

@@ -173,6 +173,11 @@ class _Search:
     def left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.perf_counter()
 
+    def timed_out(self) -> bool:
+        """The time limit has come (the loop stops half a second before it)."""
+        left = self.left()
+        return left is not None and left <= 1.0
+
     def settle(self, key: tuple[int, ...], status: str, bound: float | None, cut: float | None) -> None:
         """A sub's end: solved or infeasible under its cut settles the set; otherwise its
         bound holds within the cut, F(Y) ≥ min(bound, cut)."""
@@ -246,8 +251,8 @@ class _Search:
         `REPORT_MARGIN` seconds earlier, and each bound they report keeps the run's bound
         honest where an unsettled hub set would leave only the floor."""
         left = self.left()
-        if left is None or left > 1.0 or self.share is None:
-            return  # not stopped by the time limit
+        if left is None or not self.timed_out() or self.share is None:
+            return
         end = time.perf_counter() + left + REPORT_MARGIN
         while self.pending() and time.perf_counter() < end:
             time.sleep(WAIT_SECONDS / 4)
@@ -302,9 +307,8 @@ class _Search:
         gap = relative_gap(self.best, bound) if bound is not None and has else None
         status = "optimal" if has and (proven or within_gap(gap, self.options.mip_gap)) else "feasible"
         seconds = time.perf_counter() - self.t0
-        left = self.left()
-        timed_out = left is not None and left <= 1.0  # the peer's stop at the limit is no other reason
-        how = "proven" if status == "optimal" else ("stopped" if self.stopped and not timed_out else "time limit reached")
+        stopped = self.stopped and not self.timed_out()  # the peer's stop at the limit is no other reason
+        how = "proven" if status == "optimal" else ("stopped" if stopped else "time limit reached")
         helper = f", {self.helped} by the other process" if self.helped else ""
         relaxed = self.by_relaxation + self.master.dropped
         helper += f", {relaxed} by their relaxation alone" if relaxed else ""

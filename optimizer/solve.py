@@ -178,16 +178,23 @@ def configure(h: highspy.Highs, options: SolveOptions) -> None:
         h.setOptionValue("random_seed", int(options.seed))
 
 
+def time_limit_for(h: highspy.Highs, seconds: float, mip: bool) -> float:
+    """The ``time_limit`` that gives the next run `seconds`. HiGHS's LP solvers hold it
+    against the Highs object's run clock, which keeps counting across runs (a MIP solved
+    before would eat an LP's time); its MIP solver times each run from its start. So an
+    LP's limit is shifted by the clock's reading."""
+    if mip or seconds >= highspy.kHighsInf:
+        return seconds
+    return seconds + float(h.getRunTime())
+
+
 def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | None]:
     """Run HiGHS on the model it holds; map its status; return the column values if any."""
     t1 = time.perf_counter()
-    # HiGHS's LP solvers hold `time_limit` against the Highs object's run clock, which keeps
-    # counting across runs (a MIP solved before would eat an LP's time); its MIP solver
-    # times each run from its start. So an LP's limit is shifted by the clock's reading.
     limit = _option(h, "time_limit")
-    shift = not mip and limit < highspy.kHighsInf
+    shift = time_limit_for(h, limit, mip) != limit
     if shift:
-        h.setOptionValue("time_limit", limit + float(h.getRunTime()))
+        h.setOptionValue("time_limit", time_limit_for(h, limit, mip))
     try:
         with _stdout_to_stderr():
             run_status = h.run()
