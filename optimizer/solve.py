@@ -192,9 +192,10 @@ def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | No
     """Run HiGHS on the model it holds; map its status; return the column values if any."""
     t1 = time.perf_counter()
     limit = _option(h, "time_limit")
-    shift = time_limit_for(h, limit, mip) != limit
+    adjusted = time_limit_for(h, limit, mip)
+    shift = adjusted != limit
     if shift:
-        h.setOptionValue("time_limit", time_limit_for(h, limit, mip))
+        h.setOptionValue("time_limit", adjusted)
     try:
         with _stdout_to_stderr():
             run_status = h.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import threading
 import time
 
 import numpy as np
@@ -144,8 +145,6 @@ def test_a_search_beside_a_helper_process_proves_the_optimum(seed: int) -> None:
 def test_a_search_at_its_time_limit_waits_for_the_helpers_last_bound() -> None:
     """A hub set still at the helper when time runs out: its report, sent as the helper's
     sub ends at the limit, still reaches the search, and its bound (not the floor) holds."""
-    import threading
-
     prep = _prepared(5, scenarios=20)
     optimum = solve_prepared(prep, SolveOptions(start="none"))[0].objective
     hubs = np.ones(prep.model.vars["open_hub"].size)
