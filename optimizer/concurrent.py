@@ -194,8 +194,8 @@ class Exchange:
         def on_interrupt(e: Any) -> None:
             self.poll()
             primal = float(e.data_out.mip_primal_bound) if plans else None
-            if self.stopped or (plans and self.done(primal)) or (yield_work and self.assignments):
-                e.interrupt()
+            # set either way: HiGHS keeps the flag from one run to the next on the same object
+            e.interrupt(bool(self.stopped or (plans and self.done(primal)) or (yield_work and self.assignments)))
 
         def on_improving(e: Any) -> None:
             out = e.data_out

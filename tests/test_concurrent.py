@@ -97,6 +97,25 @@ def test_a_peer_plan_and_bound_at_it_end_the_run(prepared, optimum) -> None:
     assert merged.objective == pytest.approx(objective, rel=REL) and plan is not None
 
 
+def test_a_run_after_a_yielded_one_on_the_same_highs_is_whole(prepared, optimum) -> None:
+    """A run that yields to an assignment is interrupted; HiGHS keeps that request on its
+    object, so the next watched run there must clear it rather than stop at once."""
+    from optimizer.solve import configure, new_highs, pass_model, run_highs
+
+    h = new_highs()
+    configure(h, SolveOptions())
+    pass_model(h, prepared.model)
+    share, _ = _exchange([("assign", (1,), np.ones(1), None, 1.0)])
+    share.poll(force=True)
+    with share.watch(h, plans=False, inject=False, yield_work=True):
+        yielded, _ = run_highs(h, mip=True)
+    assert yielded.message.startswith("Interrupted")
+    share.assignments.clear()
+    with share.watch(h, plans=False, inject=False, yield_work=True):
+        whole, _ = run_highs(h, mip=True)
+    assert whole.status == "optimal" and whole.objective == pytest.approx(optimum[0], rel=REL)
+
+
 def test_a_peer_plan_becomes_the_incumbent(prepared, optimum) -> None:
     objective, values = optimum
     share, _ = _exchange([("plan", objective, values)])
