@@ -69,11 +69,26 @@ EARLY_GAP = 1e-3
 INF = highspy.kHighsInf
 
 
+# master statuses that are an answer (anything else is retried once from a fresh start)
+_SETTLED = (
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kInfeasible,
+    highspy.HighsModelStatus.kTimeLimit,
+    highspy.HighsModelStatus.kInterrupt,
+)
+
+
+def _ended(status: str) -> str:
+    """A round's status for a master run that did not end optimal: "failed" or "time"."""
+    return "failed" if status == "failed" else "time"
+
+
 @dataclass(frozen=True)
 class Round:
     """How a round ended: "found" (a hub set whose relaxation is below the target), "closed"
     (no hub set left below the target), "optimal" (no target: the relaxation's optimum),
-    "stopped" or "time". `bound`: valid for every hub set not excluded (model units)."""
+    "stopped", "time", or "failed" (HiGHS could not solve the master, even from a fresh
+    start). `bound`: valid for every hub set not excluded (model units)."""
 
     status: str
     bound: float | None
@@ -215,6 +230,7 @@ class HubsOnlyMaster:
         self.integral = False
         self.seconds = 0.0
         self.dropped = 0  # hub sets a round excluded itself: R(Y) at or above its target
+        self.restarts = 0  # master runs repeated without their basis (see `_solve_master`)
 
     # --- pieces ----------------------------------------------------------------------------
     def evaluate(self, v: np.ndarray) -> tuple[np.ndarray, csr_array, bool]:
@@ -273,9 +289,20 @@ class HubsOnlyMaster:
         # run as long as the time left (100 × 30 × 8 × 200, seed 1, 10 minutes: the search
         # gave up at 313 s)
         limit = INF if left is None else max(0.1, float(left))
+        t1 = time.perf_counter()
         self.master.setOptionValue("time_limit", time_limit_for(self.master, limit, self.integral))
         self.master.run()
         status = self.master.getModelStatus()
+        if status not in _SETTLED:
+            # HiGHS's simplex can end "Unknown" from a warm start on these LPs (100 × 30 × 8
+            # × 400, iteration 79 of the hubs-only relaxation); from a fresh start the same
+            # LP solved in 0.3 s, so once more without the basis before calling it failed
+            self.restarts += 1
+            self.master.clearSolver()
+            limit = INF if left is None else max(0.1, limit - (time.perf_counter() - t1))
+            self.master.setOptionValue("time_limit", time_limit_for(self.master, limit, self.integral))
+            self.master.run()
+            status = self.master.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible:
             return "infeasible", math.inf, np.zeros(0), np.zeros(0)
         info = self.master.getInfo()
@@ -359,7 +386,7 @@ class HubsOnlyMaster:
             if status == "infeasible":
                 return out("closed", math.inf)
             if status != "optimal":
-                return out(status if status == "time" else "time", None)
+                return out(_ended(status), None)
             self.lp_done = True
         ys = self.ys
         kinds = [highspy.HighsVarType.kInteger] * len(ys)
@@ -380,7 +407,7 @@ class HubsOnlyMaster:
                 return out("closed", math.inf)
             bound = max(bound, bound_now)
             if status != "optimal":
-                return out("time", bound)
+                return out(_ended(status), bound)
             if bound_now >= target:
                 return out("closed", bound_now)
             hubs = np.round(v[ys])
@@ -398,7 +425,7 @@ class HubsOnlyMaster:
             finally:
                 self.master.changeColsBounds(len(ys), ys, _bounds(lo), _bounds(up))
             if status != "optimal":
-                return out("time", bound)
+                return out(_ended(status), bound)
             if seen is not None and ok:
                 seen(hubs, high * self.scale, bound_now * self.scale)
             if math.isfinite(target):

@@ -147,6 +147,7 @@ class _Search:
         self.rest: float | None = None  # bound over the hub sets not excluded (None: not known)
         self.closed = False  # the master found no hub set left that could beat the plan
         self.stopped = False
+        self.failed = False  # HiGHS could not solve the master (see `HubsOnlyMaster._solve_master`)
         self.rounds = self.better = self.helped = self.by_relaxation = 0
         self.master_s = 0.0
 
@@ -279,6 +280,7 @@ class _Search:
             self.closed = True  # no hub set left beats the plan by more than ε, even relaxed
             self.rest = target
             return True
+        self.failed = r.status == "failed"
         if r.bound is not None:
             self.rest = min(r.bound, target)
         return False
@@ -308,7 +310,9 @@ class _Search:
         status = "optimal" if has and (proven or within_gap(gap, self.options.mip_gap)) else "feasible"
         seconds = time.perf_counter() - self.t0
         stopped = self.stopped and not self.timed_out()  # the peer's stop at the limit is no other reason
-        how = "proven" if status == "optimal" else ("stopped" if stopped else "time limit reached")
+        how = "time limit reached"
+        if status == "optimal" or stopped or self.failed:
+            how = "proven" if status == "optimal" else "stopped" if stopped else "HiGHS failed on the master"
         helper = f", {self.helped} by the other process" if self.helped else ""
         relaxed = self.by_relaxation + self.master.dropped
         helper += f", {relaxed} by their relaxation alone" if relaxed else ""

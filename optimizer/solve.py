@@ -535,7 +535,11 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
             h.changeColsIntegrality(len(others), others, [highspy.HighsVarType.kInteger] * len(others))
     relaxed_s = time.perf_counter() - t0
     bound = relaxed.bound if relaxed.status in ("optimal", "feasible", "no_solution") else None
-    how = f" (Benders, {master.iteration} iterations)" if master is not None else ""
+    how = ""
+    if master is not None:
+        why = "" if relaxed.status == "optimal" else f"; {relaxed.message}"
+        again = f"; {master.restarts} master run(s) repeated from a fresh start" if master.restarts else ""
+        how = f" (Benders, {master.iteration} iterations{why}{again})"
     head = (
         f"start: hubs first: hubs-only relaxation {relaxed.status}{how}"
         + (f", bound {bound:.6g}" if bound is not None else "")
@@ -630,7 +634,11 @@ def _benders_relaxation(
     value = r.value if x is not None else None
     gap = relative_gap(value, bound) if value is not None and bound is not None else None
     status = "optimal" if x is not None else "no_solution"
-    message = {"optimal": "Optimal", "stopped": "Interrupted by user"}.get(r.status, "Time limit reached")
+    message = {
+        "optimal": "Optimal",
+        "stopped": "Interrupted by user",
+        "failed": "HiGHS failed on the Benders master, from a fresh start too",
+    }.get(r.status, "Time limit reached")
     result = SolveResult(
         status=status,
         objective=value,

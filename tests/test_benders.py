@@ -149,3 +149,40 @@ def test_an_lp_master_keeps_the_time_left_after_long_runs() -> None:
     m.master.clearSolver()
     status, bound, _, _ = m._solve_master(0.2)
     assert status == "optimal" and np.isfinite(bound)
+
+
+def _faulty_runs(m: HubsOnlyMaster, faults: int) -> list[bool]:
+    """The master's first `faults` runs end with HiGHS's model status "Unknown" (as one did
+    at 400 scenarios, iteration 79 of the hubs-only relaxation); later runs are normal."""
+    real_run, real_status, runs = m.master.run, m.master.getModelStatus, []
+
+    def run() -> object:
+        runs.append(len(runs) < faults)
+        return real_run()
+
+    def status() -> highspy.HighsModelStatus:
+        return highspy.HighsModelStatus.kUnknown if runs and runs[-1] else real_status()
+
+    m.master.run = run  # type: ignore[method-assign]
+    m.master.getModelStatus = status  # type: ignore[method-assign]
+    return runs
+
+
+def test_a_master_run_that_fails_is_repeated_from_a_fresh_start() -> None:
+    """A master LP that ends with no usable answer is run once more without its basis; the
+    relaxation's optimum is then the same as without the fault."""
+    lm = _prepared(2).model
+    clean = HubsOnlyMaster(lm, SolveOptions()).minimise()
+    m = HubsOnlyMaster(lm, SolveOptions())
+    runs = _faulty_runs(m, 1)
+    r = m.minimise()
+    assert len(runs) > 2 and m.restarts == 1
+    assert r.status == clean.status == "optimal"
+    assert r.bound == pytest.approx(clean.bound, rel=REL) and np.array_equal(r.hubs, clean.hubs)
+
+
+def test_a_master_that_fails_twice_says_so() -> None:
+    """Failing from a fresh start too, the round ends "failed", not as out of time."""
+    m = HubsOnlyMaster(_prepared(2).model, SolveOptions())
+    _faulty_runs(m, 2)
+    assert m.minimise().status == "failed" and m.restarts == 1
