@@ -285,24 +285,23 @@ class HubsOnlyMaster:
             self.seen = np.delete(self.seen, drop)
 
     def _solve_master(self, left: float | None) -> tuple[str, float, np.ndarray, np.ndarray]:
-        # shifted for an LP: without it, a round's LP iterations stopped once the master had
-        # run as long as the time left (100 × 30 × 8 × 200, seed 1, 10 minutes: the search
-        # gave up at 313 s)
-        limit = INF if left is None else max(0.1, float(left))
         t1 = time.perf_counter()
-        self.master.setOptionValue("time_limit", time_limit_for(self.master, limit, self.integral))
-        self.master.run()
-        status = self.master.getModelStatus()
-        if status not in _SETTLED:
-            # HiGHS's simplex can end "Unknown" from a warm start on these LPs (100 × 30 × 8
-            # × 400, iteration 79 of the hubs-only relaxation); from a fresh start the same
-            # LP solved in 0.3 s, so once more without the basis before calling it failed
-            self.restarts += 1
-            self.master.clearSolver()
-            limit = INF if left is None else max(0.1, limit - (time.perf_counter() - t1))
+        for attempt in range(2):
+            if attempt:
+                # HiGHS's simplex can end "Unknown" from a warm start on these LPs (100 × 30
+                # × 8 × 400, iteration 79 of the hubs-only relaxation); from a fresh start the
+                # same LP solved in 0.3 s, so once more without the basis before calling it failed
+                self.restarts += 1
+                self.master.clearSolver()
+            limit = INF if left is None else max(0.1, float(left) - (time.perf_counter() - t1))
+            # shifted for an LP: without it, a round's LP iterations stopped once the master
+            # had run as long as the time left (100 × 30 × 8 × 200, seed 1, 10 minutes: the
+            # search gave up at 313 s)
             self.master.setOptionValue("time_limit", time_limit_for(self.master, limit, self.integral))
             self.master.run()
             status = self.master.getModelStatus()
+            if status in _SETTLED:
+                break
         if status == highspy.HighsModelStatus.kInfeasible:
             return "infeasible", math.inf, np.zeros(0), np.zeros(0)
         info = self.master.getInfo()

@@ -310,9 +310,12 @@ class _Search:
         status = "optimal" if has and (proven or within_gap(gap, self.options.mip_gap)) else "feasible"
         seconds = time.perf_counter() - self.t0
         stopped = self.stopped and not self.timed_out()  # the peer's stop at the limit is no other reason
-        how = "time limit reached"
-        if status == "optimal" or stopped or self.failed:
-            how = "proven" if status == "optimal" else "stopped" if stopped else "HiGHS failed on the master"
+        if status == "optimal":
+            how = "proven"
+        elif stopped:
+            how = "stopped"
+        else:
+            how = "HiGHS failed on the master" if self.failed else "time limit reached"
         helper = f", {self.helped} by the other process" if self.helped else ""
         relaxed = self.by_relaxation + self.master.dropped
         helper += f", {relaxed} by their relaxation alone" if relaxed else ""
