@@ -143,7 +143,7 @@ class _Search:
         self.excluded: set[tuple[int, ...]] = set()  # every hub set with a no-good row in the master
         self.settled: set[tuple[int, ...]] = set()
         self.queue: list[tuple[np.ndarray, float | None]] = []  # excluded, its sub not started; a bound on R(Y)
-        self.open_bounds: list[float] = []  # bounds of hub sets whose sub ran out of time
+        self.open_bounds: list[float] = []  # bounds of hub sets whose sub ended unfinished (time, or stopped)
         self.rest: float | None = None  # bound over the hub sets not excluded (None: not known)
         self.closed = False  # the master found no hub set left that could beat the plan
         self.stopped = False
@@ -322,7 +322,7 @@ class _Search:
         kind = "Benders " if isinstance(self.master, HubsOnlyMaster) else ""
         n_settled = len(self.settled) - len(self.open_bounds) + self.master.dropped
         still = (
-            f", {len(self.open_bounds)} open when their subs ran out of time (least bound {min(self.open_bounds):.6g})"
+            f", {len(self.open_bounds)} left open by unfinished subs (least bound {min(self.open_bounds):.6g})"
             if self.open_bounds
             else ""
         )

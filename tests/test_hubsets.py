@@ -163,7 +163,7 @@ def test_a_search_at_its_time_limit_waits_for_the_helpers_last_bound() -> None:
         result, _, note = search(prep.model, SolveOptions(time_limit=limit), plan, cost, floor, share)
     finally:
         timer.cancel()
-    assert "1 open when their subs ran out of time" in note and "time limit reached" in note
+    assert "1 left open by unfinished subs" in note and "time limit reached" in note
     assert key not in share.assigned
     assert result.bound is not None and floor < result.bound <= reported * (1 + REL)
 
