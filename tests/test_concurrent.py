@@ -18,7 +18,7 @@ from optimizer.concurrent import Exchange, Peer, merge
 from optimizer.generate import generate_spec
 from optimizer.instance import Instance
 from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import SolveOptions, SolveResult, solve_highs
+from optimizer.solve import SolveOptions, SolveResult, configure, new_highs, pass_model, run_highs, solve_highs
 from optimizer.writer import write_instance
 
 REL = 1e-6
@@ -100,8 +100,6 @@ def test_a_peer_plan_and_bound_at_it_end_the_run(prepared, optimum) -> None:
 def test_a_run_after_a_yielded_one_on_the_same_highs_is_whole(prepared, optimum) -> None:
     """A run that yields to an assignment is interrupted; HiGHS keeps that request on its
     object, so the next watched run there must clear it rather than stop at once."""
-    from optimizer.solve import configure, new_highs, pass_model, run_highs
-
     h = new_highs()
     configure(h, SolveOptions())
     pass_model(h, prepared.model)
