@@ -79,8 +79,8 @@ _SETTLED = (
 
 
 def _ended(status: str) -> str:
-    """A round's status for a master run that did not end optimal: "failed" or "time"."""
-    return "failed" if status == "failed" else "time"
+    """A round's status for a master run that did not end optimal: "failed", "stopped" or "time"."""
+    return status if status in ("failed", "stopped") else "time"
 
 
 @dataclass(frozen=True)
@@ -308,7 +308,8 @@ class HubsOnlyMaster:
         sol = np.asarray(self.master.getSolution().col_value)
         if status != highspy.HighsModelStatus.kOptimal:
             bound = float(info.mip_dual_bound) if self.integral else -math.inf
-            return "time" if status == highspy.HighsModelStatus.kTimeLimit else "failed", bound, np.zeros(0), np.zeros(0)
+            ended = {highspy.HighsModelStatus.kTimeLimit: "time", highspy.HighsModelStatus.kInterrupt: "stopped"}
+            return ended.get(status, "failed"), bound, np.zeros(0), np.zeros(0)
         bound = float(info.mip_dual_bound) if self.integral else float(info.objective_function_value)
         return "optimal", bound, np.clip(sol[: self.nf], self.lo, self.up), sol[self.nf :]
 

@@ -151,9 +151,11 @@ def test_an_lp_master_keeps_the_time_left_after_long_runs() -> None:
     assert status == "optimal" and np.isfinite(bound)
 
 
-def _faulty_runs(m: HubsOnlyMaster, faults: int) -> list[bool]:
-    """The master's first `faults` runs end with HiGHS's model status "Unknown" (as one did
-    at 400 scenarios, iteration 79 of the hubs-only relaxation); later runs are normal."""
+def _faulty_runs(
+    m: HubsOnlyMaster, faults: int, fault: highspy.HighsModelStatus = highspy.HighsModelStatus.kUnknown
+) -> list[bool]:
+    """The master's first `faults` runs end with the model status `fault` ("Unknown", as one
+    did at 400 scenarios, iteration 79 of the hubs-only relaxation); later runs are normal."""
     real_run, real_status, runs = m.master.run, m.master.getModelStatus, []
 
     def run() -> object:
@@ -161,7 +163,7 @@ def _faulty_runs(m: HubsOnlyMaster, faults: int) -> list[bool]:
         return real_run()
 
     def status() -> highspy.HighsModelStatus:
-        return highspy.HighsModelStatus.kUnknown if runs and runs[-1] else real_status()
+        return fault if runs and runs[-1] else real_status()
 
     m.master.run = run  # type: ignore[method-assign]
     m.master.getModelStatus = status  # type: ignore[method-assign]
@@ -186,3 +188,10 @@ def test_a_master_that_fails_twice_says_so() -> None:
     m = HubsOnlyMaster(_prepared(2).model, SolveOptions())
     _faulty_runs(m, 2)
     assert m.minimise().status == "failed" and m.restarts == 1
+
+
+def test_an_interrupted_master_run_stops_the_round_without_a_retry() -> None:
+    """An interrupt is an answer, not a failure: the round ends "stopped", nothing repeated."""
+    m = HubsOnlyMaster(_prepared(2).model, SolveOptions())
+    runs = _faulty_runs(m, 1, highspy.HighsModelStatus.kInterrupt)
+    assert m.minimise().status == "stopped" and m.restarts == 0 and len(runs) == 1
