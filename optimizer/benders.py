@@ -69,13 +69,14 @@ EARLY_GAP = 1e-3
 INF = highspy.kHighsInf
 
 
-# master statuses that are an answer (anything else is retried once from a fresh start)
-_SETTLED = (
-    highspy.HighsModelStatus.kOptimal,
-    highspy.HighsModelStatus.kInfeasible,
-    highspy.HighsModelStatus.kTimeLimit,
-    highspy.HighsModelStatus.kInterrupt,
-)
+# master statuses that are an answer, by name (anything else is retried once from a fresh
+# start, then called "failed")
+_ANSWERS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kTimeLimit: "time",
+    highspy.HighsModelStatus.kInterrupt: "stopped",
+}
 
 
 def _ended(status: str) -> str:
@@ -300,16 +301,16 @@ class HubsOnlyMaster:
             self.master.setOptionValue("time_limit", time_limit_for(self.master, limit, self.integral))
             self.master.run()
             status = self.master.getModelStatus()
-            if status in _SETTLED:
+            if status in _ANSWERS:
                 break
-        if status == highspy.HighsModelStatus.kInfeasible:
-            return "infeasible", math.inf, np.zeros(0), np.zeros(0)
+        name = _ANSWERS.get(status, "failed")
+        if name == "infeasible":
+            return name, math.inf, np.zeros(0), np.zeros(0)
         info = self.master.getInfo()
         sol = np.asarray(self.master.getSolution().col_value)
-        if status != highspy.HighsModelStatus.kOptimal:
+        if name != "optimal":
             bound = float(info.mip_dual_bound) if self.integral else -math.inf
-            ended = {highspy.HighsModelStatus.kTimeLimit: "time", highspy.HighsModelStatus.kInterrupt: "stopped"}
-            return ended.get(status, "failed"), bound, np.zeros(0), np.zeros(0)
+            return name, bound, np.zeros(0), np.zeros(0)
         bound = float(info.mip_dual_bound) if self.integral else float(info.objective_function_value)
         return "optimal", bound, np.clip(sol[: self.nf], self.lo, self.up), sol[self.nf :]
 
