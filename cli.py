@@ -1,4 +1,4 @@
-"""horizon's command line: a thin layer over `optimizer.pipeline`.
+"""horizon's command line: a thin layer over `horizon.optimizer.pipeline`.
 
 Exit codes: 0 solved (optimal or feasible), 2 invalid input or usage, 3 infeasible (with
 the explanation), 4 no solution or solver failure. `--debug` shows tracebacks.
@@ -14,12 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
+from horizon.optimizer.data.loader import instance_json_schema
+from horizon.optimizer.errors import HorizonError, InfeasibleError, SolverError
+from horizon.optimizer.results.solution import Solution
 from rich.console import Console
 from rich.table import Table
-
-from optimizer.errors import HorizonError, InfeasibleError, SolverError
-from optimizer.loader import instance_json_schema
-from optimizer.solution import Solution
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
 
@@ -110,7 +109,7 @@ def _run(ctx: click.Context, fn, *, as_json: bool = False):  # noqa: ANN001, ANN
 )
 @click.option(
     "--start",
-    type=click.Choice(["auto", "lp-neighbourhood", "hubs-first", "concurrent", "none"]),  # optimizer.solve.STARTS
+    type=click.Choice(["auto", "lp-neighbourhood", "hubs-first", "concurrent", "none"]),  # horizon.optimizer.solve.starts.STARTS
     default="auto",
     show_default=True,
     help="HiGHS: first find an incumbent near the LP relaxation (lp-neighbourhood), or choose the hubs with the "
@@ -142,10 +141,10 @@ def solve(
     ph_iterations: int | None,
 ) -> None:
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
-    from optimizer.pipeline import solve as run_solve
-    from optimizer.schema import Classic
-    from optimizer.solution import write_solution_dir
-    from optimizer.solve import SolveOptions
+    from horizon.optimizer.data.schema import Classic
+    from horizon.optimizer.pipeline import solve as run_solve
+    from horizon.optimizer.results.solution import write_solution_dir
+    from horizon.optimizer.solve.result import SolveOptions
 
     if write_model and Path(write_model).suffix.lower() not in (".mps", ".lp"):
         raise click.BadParameter("use a .mps or .lp file name", param_hint="--write-model")
@@ -169,7 +168,7 @@ def solve(
     chosen = Classic(model=classic.replace("-", "_"), p=p, radius=radius) if classic else None  # type: ignore[arg-type]
 
     def work():  # noqa: ANN202
-        from optimizer.solvers import get_solver
+        from horizon.optimizer.solve.adapters import get_solver
 
         get_solver(options.solver)  # unknown or unavailable: exit 2 before any work
         if method == "ph":
@@ -206,9 +205,9 @@ def solve(
 
 
 def _solve_ph(instance: Path | None, options, iterations: int | None, classic) -> Solution | None:  # noqa: ANN001
-    """Progressive hedging (`optimizer.ph`); only rank 0 gets the solution."""
-    from optimizer.errors import InputError
-    from optimizer.ph import PHOptions, available, solve_ph
+    """Progressive hedging (`horizon.optimizer.planning.ph`); only rank 0 gets the solution."""
+    from horizon.optimizer.errors import InputError
+    from horizon.optimizer.planning.ph import PHOptions, available, solve_ph
 
     if classic is not None:
         raise InputError("--method ph solves the reserve model; it does not combine with --classic")
@@ -227,7 +226,7 @@ def _solve_ph(instance: Path | None, options, iterations: int | None, classic) -
 @click.pass_context
 def validate(ctx: click.Context, instance: Path) -> None:
     """Check INSTANCE: schema, references, reachability and provable infeasibility."""
-    from optimizer.pipeline import prepare
+    from horizon.optimizer.pipeline import prepare
 
     prep = _run(ctx, lambda: prepare(instance))
     console = Console(highlight=False)
@@ -244,7 +243,7 @@ def import_() -> None:
 
 
 def _write_spec(spec, out: Path, csv_threshold: int) -> None:  # noqa: ANN001
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.writer import write_instance
 
     written = write_instance(spec, out, csv_threshold=csv_threshold)
     err_console.print(f"written: {', '.join(str(p) for p in written)}")
@@ -261,7 +260,7 @@ def import_cap(
     ctx: click.Context, file: Path, out: Path, capacity: float | None, uncapacitated: bool, csv_threshold: int
 ) -> None:
     """OR-Library cap FILE (capacitated warehouse location, split sourcing) → instance."""
-    from optimizer.orlib import read_cap
+    from horizon.optimizer.data.orlib import read_cap
 
     _run(ctx, lambda: _write_spec(read_cap(file, capacity=capacity, uncapacitated=uncapacitated), out, csv_threshold))
 
@@ -273,7 +272,7 @@ def import_cap(
 @click.pass_context
 def import_pmed(ctx: click.Context, file: Path, out: Path, csv_threshold: int) -> None:
     """OR-Library pmed FILE (p-median) → instance."""
-    from optimizer.orlib import read_pmed
+    from horizon.optimizer.data.orlib import read_pmed
 
     _run(ctx, lambda: _write_spec(read_pmed(file), out, csv_threshold))
 
@@ -302,7 +301,7 @@ def generate(
     csv_threshold: int,
 ) -> None:
     """Generate a plausible synthetic instance (deterministic for a seed)."""
-    from optimizer.generate import generate_spec
+    from horizon.optimizer.network.generate import generate_spec
 
     spec = generate_spec(missions, hubs, types, scenarios, seed, deadlines="soft" if soft else "hard", split_loads=split_loads)
     _run(ctx, lambda: _write_spec(spec, out, csv_threshold))
@@ -312,7 +311,7 @@ def generate(
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def solvers(as_json: bool) -> None:
     """List the solvers: which are available on this machine, their versions, and why not."""
-    from optimizer.solvers import describe
+    from horizon.optimizer.solve.adapters import describe
 
     rows = describe()
     if as_json:
@@ -374,7 +373,7 @@ def bench(
     margin: float,
 ) -> None:
     """Benchmark solvers on INSTANCES: one process per run; results.csv, summary.md, profile.png in --out."""
-    from optimizer.bench import run_campaign
+    from horizon.optimizer.planning.bench import run_campaign
 
     def warn(text: str) -> None:
         err_console.print(f"[bold red]WARNING:[/] {text}", soft_wrap=True)
@@ -503,8 +502,8 @@ def _print_summary(solution: Solution, out: Path | None) -> None:
 
 
 def _add_planner_commands() -> None:
-    """compare, sweep, marginal, plot and report live in `optimizer.planning_cli`."""
-    from optimizer.planning_cli import compare, marginal, plot, report, sweep
+    """compare, sweep, marginal, plot and report live in `horizon.optimizer.commands.planning`."""
+    from horizon.optimizer.commands.planning import compare, marginal, plot, report, sweep
 
     for command in (compare, sweep, marginal, plot, report):
         main.add_command(command)

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from optimizer.solution import Timings
-    from optimizer.solve import SolveOptions, SolveResult
+    from horizon.optimizer.results.solution import Timings
+    from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 ROOT = Path(__file__).resolve().parents[1]
 RTOL = 1e-6  # objectives agree at this relative tolerance
@@ -106,7 +106,7 @@ def code_version() -> str:
 
 def highs_version() -> str:
     """The HiGHS version, or '?': it is informative only and must not fail a finished run."""
-    from optimizer.solve import new_highs
+    from horizon.optimizer.solve.highs import new_highs
 
     try:
         return str(new_highs().version())
@@ -149,14 +149,13 @@ def stage_seconds(timings: Timings, result: SolveResult) -> dict[str, float]:
 def export_mps(path: Path, mps: Path) -> str:
     """Build the model as the pipeline does and write exactly what HiGHS receives; returns its size."""
     import highspy
-
-    import optimizer.solve as solve_mod
-    from optimizer.pipeline import prepare
+    import horizon.optimizer.solve.highs as solve_mod
+    from horizon.optimizer.pipeline import prepare
 
     prep = prepare(path)
     h = solve_mod.new_highs()
     solve_mod.pass_model(h, prep.model)  # exactly what solve_highs hands HiGHS
-    with solve_mod._stdout_to_stderr():
+    with solve_mod.stdout_to_stderr():
         h.writeModel(str(mps))
     lp = h.getLp()
     n_int = sum(1 for v in lp.integrality_ if v == highspy.HighsVarType.kInteger)
@@ -166,19 +165,18 @@ def export_mps(path: Path, mps: Path) -> str:
 def raw_solve(mps: Path, opts: SolveOptions) -> tuple[float, float, str, float | None]:
     """(read s, run s, status, objective) of the MPS in a fresh highspy.Highs().
 
-    The options go through `optimizer.solve.configure`, so both sides run with the same ones.
+    The options go through `horizon.optimizer.solve.starts.configure`, so both sides run with the same ones.
     """
     import highspy
+    from horizon.optimizer.solve.highs import configure, stdout_to_stderr
 
-    from optimizer.solve import _stdout_to_stderr, configure
-
-    with _stdout_to_stderr():
+    with stdout_to_stderr():
         h = highspy.Highs()
     configure(h, opts)
     t0 = time.perf_counter()
     h.readModel(str(mps))
     t1 = time.perf_counter()
-    with _stdout_to_stderr():
+    with stdout_to_stderr():
         h.run()
     t2 = time.perf_counter()
     status = h.modelStatusToString(h.getModelStatus())
@@ -219,7 +217,7 @@ class Comparison:
 
     def time_horizon(self, instance: Path, opts: SolveOptions) -> None:
         """One run as `horizon solve` does it (`prepare` + `solve_prepared`), stage by stage."""
-        from optimizer.pipeline import prepare, solve_prepared
+        from horizon.optimizer.pipeline import prepare, solve_prepared
 
         gc.collect()
         t0 = time.perf_counter()

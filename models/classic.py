@@ -37,10 +37,9 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.instance import Instance
-from optimizer.schema import Classic, InstanceSpec, Options
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.schema import Classic, InstanceSpec, Options
+from horizon.optimizer.errors import InfeasibleError, InputError
 
 COVERAGE = ("lscp", "mclp", "p_center", "backup")
 
@@ -116,7 +115,7 @@ def classic_instance(instance: Instance, classic: Classic, radius: float | None 
 
 def candidate_radii(instance: Instance) -> np.ndarray:
     """Sorted distinct response times of all hub–demand pairs (the p-center candidates)."""
-    from optimizer.network import build_network, eligible_arcs
+    from horizon.optimizer.network.graph import build_network, eligible_arcs
 
     free = classic_instance(instance, Classic(model="lscp"), radius=None)
     free = free.derive(**_demands(free.spec, deadline_hours=None))

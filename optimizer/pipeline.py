@@ -10,17 +10,18 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from models.classic import classic_instance, p_center
-from models.linear import LinearModel
-from models.reserve import ModelData, build_model
-from optimizer.checks import presolve_checks
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.network import Arcs, Network, build_network, eligible_arcs
-from optimizer.schema import Classic
-from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import SolveOptions, SolveResult, resolve_start
-from optimizer.solvers import solve_model
+from horizon.models.classic import classic_instance, p_center
+from horizon.models.linear import LinearModel
+from horizon.models.reserve import ModelData, build_model
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import Classic
+from horizon.optimizer.network.feasibility import presolve_checks
+from horizon.optimizer.network.graph import Arcs, Network, build_network, eligible_arcs
+from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.solve.adapters import solve_model
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.starts import resolve_start
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     """Load, check, build and solve an instance (the bundled default when `source` is None).
 
     A classic model (`classic`, or the instance's ``options.classic``) rewrites the instance
-    first (`models.classic`); p-center solves a sequence of covering problems.
+    first (`horizon.models.classic`); p-center solves a sequence of covering problems.
     """
     instance, load_s = load(source)
     classic = classic or instance.options.classic

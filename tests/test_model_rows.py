@@ -1,4 +1,4 @@
-"""Constraint families recomputed from their definition, independently of `models.reserve`."""
+"""Constraint families recomputed from their definition, independently of `horizon.models.reserve`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.solve.highs import new_highs, pass_model, solve_relaxation
 from test_optima import LENDING
-
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import prepare
-from optimizer.solve import new_highs, pass_model, solve_relaxation
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,13 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.solve.result import SolveOptions
 from recheck import recheck, unsupported_features
-
-from optimizer.errors import InputError
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
-from optimizer.solve import SolveOptions
 
 HERE = Path(__file__).parent / "instances"
 ROOT = Path(__file__).parent.parent / "instances"
@@ -161,7 +160,7 @@ def test_recheck_wants_whole_units_per_hub_with_split_loads():
 def test_bundled_default_instance_rechecks():
     inst = load_instance(ROOT / "un-2009.yaml")
     assert unsupported_features(inst.spec) == []
-    from optimizer.pipeline import prepare, solve_prepared
+    from horizon.optimizer.pipeline import prepare, solve_prepared
 
     sol, _ = solve_prepared(prepare(inst), SolveOptions(time_limit=20))
     assert sol.ok

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from cli import main
+from horizon.cli import main
 
 DATA = Path(__file__).resolve().parent / "data" / "orlib"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "orlib"

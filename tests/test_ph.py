@@ -1,4 +1,4 @@
-"""Progressive hedging (`optimizer.ph`): the scenario seam, incumbent and bound, MPI ranks.
+"""Progressive hedging (`horizon.optimizer.planning.ph`): the scenario seam, incumbent and bound, MPI ranks.
 
 Skipped when mpi-sppy is not installed; the MPI test also needs mpi4py and `mpiexec`.
 """
@@ -14,19 +14,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from optimizer.ph import available
+from horizon.optimizer.planning.ph import available
 
 if not available():
     pytest.skip("mpi-sppy is not installed (or mpi4py finds no MPI library)", allow_module_level=True)
 
-from optimizer.errors import InputError  # noqa: E402
-from optimizer.generate import generate_spec  # noqa: E402
-from optimizer.instance import Instance  # noqa: E402
-from optimizer.network import build_network  # noqa: E402
-from optimizer.ph import PHOptions, first_stage_of, scenario_creator, scenario_instance, solve_ph  # noqa: E402
-from optimizer.pipeline import solve  # noqa: E402
-from optimizer.writer import write_instance  # noqa: E402
+from horizon.optimizer.data.instance import Instance  # noqa: E402
+from horizon.optimizer.data.writer import write_instance  # noqa: E402
+from horizon.optimizer.errors import InputError  # noqa: E402
+from horizon.optimizer.network.generate import generate_spec  # noqa: E402
+from horizon.optimizer.network.graph import build_network  # noqa: E402
+from horizon.optimizer.pipeline import solve  # noqa: E402
+from horizon.optimizer.planning.ph import PHOptions, first_stage_of, scenario_creator, scenario_instance, solve_ph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REL = 1e-6
@@ -152,7 +151,9 @@ def test_mpiexec_two_ranks_print_one_json_document(tmp_path: Path):
     path = tmp_path / "inst.yaml"
     write_instance(generate_spec(8, 4, 3, 8, 2), path)
     out_dir = tmp_path / "out"
-    proc = _run_two_ranks(["-m", "optimizer.ph", str(path), "--json", "--ph-iterations", "2", "--out", str(out_dir)])
+    proc = _run_two_ranks(
+        ["-m", "horizon.optimizer.planning.ph", str(path), "--json", "--ph-iterations", "2", "--out", str(out_dir)]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = _one_document(proc.stdout)
     assert doc["solver"] == "mpisppy-ph+highs"

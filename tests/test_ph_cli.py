@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from horizon.cli import main
 
-from cli import main
-
-ph = pytest.importorskip("optimizer.ph")
+ph = pytest.importorskip("horizon.optimizer.planning.ph")
 if not ph.available():
     pytest.skip("mpi-sppy / mpi4py not installed", allow_module_level=True)
 

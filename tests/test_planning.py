@@ -11,19 +11,18 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
+from horizon.models.policies import POLICIES, comparison_spec, policy_mask
+from horizon.optimizer.commands.planning import COMMANDS
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import InstanceSpec
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.network.graph import build_network, eligible_arcs
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.planning.tools import compare_policies, marginal, pareto_mask, solve_policy, sweep
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recheck import recheck
-
-from models.policies import POLICIES, comparison_spec, policy_mask
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.network import build_network, eligible_arcs
-from optimizer.pipeline import solve
-from optimizer.planning import compare_policies, marginal, pareto_mask, solve_policy, sweep
-from optimizer.planning_cli import COMMANDS
-from optimizer.schema import InstanceSpec
 
 ROOT = Path(__file__).parent.parent
 UN = ROOT / "instances" / "un-2009.yaml"
@@ -237,7 +236,7 @@ def _scaled(inst: Instance, scale: float) -> Instance:
 
 
 def _fresh(inst: Instance) -> float | None:
-    from optimizer.errors import InfeasibleError
+    from horizon.optimizer.errors import InfeasibleError
 
     try:
         sol = solve(inst)
@@ -298,7 +297,7 @@ def test_pareto_mask():
 
 
 def test_sweep_rejects_unknown_parameter(gen):
-    from optimizer.errors import InputError
+    from horizon.optimizer.errors import InputError
 
     with pytest.raises(InputError, match="unknown asset type"):
         sweep(gen, "fleet:nope", [1])
@@ -439,7 +438,7 @@ def test_cli_compare_un2009(tmp_path):
 
 def test_cli_sweep_generated(tmp_path):
     spec = generate_spec(7, 3, 3, 5, seed=11)
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.writer import write_instance
 
     inst = tmp_path / "gen.yaml"
     write_instance(spec, inst)
@@ -475,7 +474,7 @@ def test_cli_sweep_un2009(tmp_path):
 
 def test_cli_sweep_budget_soft_coverage(tmp_path):
     spec = generate_spec(7, 3, 3, 5, seed=11)
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.writer import write_instance
 
     inst = tmp_path / "gen.yaml"
     write_instance(spec, inst)

@@ -9,19 +9,18 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from horizon.optimizer.commands.planning import COMMANDS
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import InstanceSpec
+from horizon.optimizer.data.writer import write_instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.planning.tools import scenario_coverage, solution_metrics
+from horizon.optimizer.results.report import load_solution_dir
+from horizon.optimizer.results.solution import write_solution_dir
+from horizon.optimizer.solve.result import SolveOptions
 from test_planning import TINY, tight, write
-
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
-from optimizer.planning import scenario_coverage, solution_metrics
-from optimizer.planning_cli import COMMANDS
-from optimizer.report import load_solution_dir
-from optimizer.schema import InstanceSpec
-from optimizer.solution import write_solution_dir
-from optimizer.solve import SolveOptions
-from optimizer.writer import write_instance
 
 ROOT = Path(__file__).parent.parent
 

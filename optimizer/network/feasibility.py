@@ -11,10 +11,9 @@ import math
 from collections import defaultdict
 
 import numpy as np
-
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.instance import Instance
-from optimizer.network import Arcs, Network
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.errors import InfeasibleError, InputError
+from horizon.optimizer.network.graph import Arcs, Network
 
 
 def _fmt(x: float) -> str:

@@ -21,7 +21,7 @@ Given a plan of cost :math:`U` and the hub sets :math:`\mathcal S` already settl
   The sub runs to the run's gap :math:`\epsilon` (``--mip-gap``): a plan :math:`v` within
   :math:`\epsilon` of the sub's bound gives :math:`F(Y) \ge v(1-\epsilon) \ge U(1-\epsilon)`.
 
-The master is the Benders master of `optimizer.benders` when the model splits into
+The master is the Benders master of `horizon.optimizer.solve.benders` when the model splits into
 scenario blocks (hubs first's step 1 hands over the one it solved, cuts and all, so a round
 costs a master MIP or two: 100 × 30 × 8 × 200, 25–30 s against 150 s); a round there also
 settles, without a sub, every hub set whose relaxation it proves at or above the target,
@@ -53,28 +53,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import highspy
 import numpy as np
-
-from models.linear import LinearModel
-from optimizer.benders import HubsOnlyMaster, Round, master_for
-from optimizer.solve import (
-    SolveOptions,
-    SolveResult,
-    _highs_version,
-    configure,
-    hub_columns,
-    new_highs,
-    pass_model,
-    relative_gap,
-    run_highs,
-    within_gap,
-)
-
-if TYPE_CHECKING:
-    from optimizer.concurrent import Exchange
+from horizon.models.linear import LinearModel
+from horizon.models.stages import hub_columns
+from horizon.optimizer.solve.benders import HubsOnlyMaster, Round, master_for
+from horizon.optimizer.solve.exchange import Exchange
+from horizon.optimizer.solve.highs import configure, highs_version, new_highs, pass_model, run_highs
+from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
 
 CUT_TOL = 1e-9  # ε with no gap tolerance: a hub set must beat the plan by more than round-off
 EARLY_GAP = 0.02  # a relaxation solution this close to its bound: its hubs go to the helper at once
@@ -330,16 +318,13 @@ class _Search:
             f"hub-set search: {self.rounds} {kind}master round(s) ({self.master_s:.0f} s), {n_settled} hub set(s) "
             f"settled{helper}{still} (subs here {self.sub.seconds:.0f} s), {self.better} better plan(s); {how} in {seconds:.1f} s"
         )
-        result = SolveResult(
-            status=status if has else "no_solution",
-            objective=self.best if has else None,
-            bound=bound,
-            gap=gap,
+        result = SolveResult.of(
+            status if has else "no_solution",
+            self.best if has else None,
+            bound,
             solver="highs",
-            solver_version=_highs_version(self.sub.h),
+            solver_version=highs_version(self.sub.h),
             seconds=seconds,
-            transfer_seconds=0.0,
-            has_solution=has,
             message="Optimal" if status == "optimal" and has else "Time limit reached",
         )
         return result, self.best_x, note
@@ -390,7 +375,7 @@ def _key(hubs: np.ndarray) -> tuple[int, ...]:
 
 class _HighsMaster:
     """The master as one HiGHS MIP over the extensive form (`open_hub` integral, the rest
-    relaxed), for models that do not split into blocks (`optimizer.benders.master_for`): the
+    relaxed), for models that do not split into blocks (`horizon.optimizer.solve.benders.master_for`): the
     same `exclude` / `minimise` as `HubsOnlyMaster`, each round from scratch."""
 
     def __init__(self, lm: LinearModel, options: SolveOptions) -> None:

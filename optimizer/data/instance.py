@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from optimizer.schema import AssetType, Hub, InstanceSpec, Mode, Node
+from horizon.optimizer.data.schema import AssetType, Hub, InstanceSpec, Mode, Node
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ Every solver takes a `LinearModel` and generic `SolveOptions` and returns a `Sol
 seconds) plus the column values in the model's column order, or None when there is no
 solution. A time-limited run returns its incumbent (status ``feasible``).
 
-HiGHS gets the matrix in memory (`optimizer.solve`). The others get the model as an MPS file
+HiGHS gets the matrix in memory (`horizon.optimizer.solve.starts`). The others get the model as an MPS file
 that HiGHS writes from the same `LinearModel`, with the model's column and row names, in a
 temporary folder that is always removed; values come back by column name:
 
@@ -44,10 +44,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-
-from models.linear import LinearModel
-from optimizer.errors import InputError, SolverError
-from optimizer.solve import SolveOptions, SolveResult, _stdout_to_stderr, new_highs, pass_model, solve_highs
+from horizon.models.linear import LinearModel
+from horizon.optimizer.errors import InputError, SolverError
+from horizon.optimizer.solve.highs import new_highs, pass_model, stdout_to_stderr
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.strategy import solve_highs
 
 #: Seconds a solver program may run past the time limit before it is killed.
 KILL_MARGIN = 30.0
@@ -66,7 +67,7 @@ COMMUNITY_LIMITS = {
 @contextlib.contextmanager
 def quiet_stdout() -> Iterator[None]:
     """Keep stdout clean for `--json`: C-level and Python-level prints go to stderr."""
-    with _stdout_to_stderr():
+    with stdout_to_stderr():
         try:
             yield
         finally:
@@ -91,15 +92,6 @@ def discard_stdout() -> Iterator[None]:
         os.dup2(saved, fd)
         os.close(saved)
         os.close(null)
-
-
-def relative_gap(objective: float | None, bound: float | None) -> float | None:
-    """|objective - bound| / |objective| (as HiGHS reports it); None without both."""
-    if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
-        return None
-    if objective == bound:
-        return 0.0
-    return abs(objective - bound) / max(abs(objective), 1e-10)
 
 
 _SAFE_NAME = re.compile(r"^[^\s$*\"']{1,255}$")
@@ -236,15 +228,13 @@ def _result(
         bound = objective
     if not mip and status == "optimal":
         bound = objective
-    return SolveResult(
-        status=status,
-        objective=objective if has_solution else None,
-        bound=bound,
-        gap=relative_gap(objective if has_solution else None, bound),
+    return SolveResult.of(
+        status,
+        objective if has_solution else None,
+        bound,
         solver=solver,
         solver_version=version,
         seconds=seconds,
-        transfer_seconds=0.0,
         has_solution=has_solution,
         message=message,
     )

@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from optimizer.errors import InputError
-from optimizer.schema import InstanceSpec
+from horizon.optimizer.data.schema import InstanceSpec
+from horizon.optimizer.errors import InputError
 
 
 def _tokens(path: Path) -> list[tuple[str, int]]:

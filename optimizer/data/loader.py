@@ -17,11 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
-
-from optimizer.errors import InputError
-from optimizer.instance import Instance
-from optimizer.schema import (
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.schema import (
     CSV_TABLES,
     AssetType,
     FlatDemand,
@@ -35,14 +32,16 @@ from optimizer.schema import (
     Route,
     Scenario,
 )
-from optimizer.validate import cross_check
+from horizon.optimizer.data.validate import cross_check
+from horizon.optimizer.errors import InputError
+from pydantic import BaseModel, ValidationError
 
 DEFAULT_INSTANCE = "un-2009.yaml"
 
 
 def default_instance_path() -> Path:
     """The bundled default instance (installed with the `instances` package)."""
-    return Path(str(resources.files("instances").joinpath(DEFAULT_INSTANCE)))
+    return Path(str(resources.files("horizon.instances").joinpath(DEFAULT_INSTANCE)))
 
 
 @dataclass

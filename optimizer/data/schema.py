@@ -3,7 +3,7 @@
 These models are the single definition of what an instance file may contain: the loader
 validates against them, `horizon schema` prints their JSON Schema, and the frozen records
 they produce are what `Instance` holds. Field-level checks live here; checks that relate
-several tables (references, duplicates, probabilities) live in `optimizer.validate`.
+several tables (references, duplicates, probabilities) live in `horizon.optimizer.data.validate`.
 """
 
 from __future__ import annotations

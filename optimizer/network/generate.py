@@ -1,7 +1,7 @@
 """Synthetic instances of any size, plausible in geography and cost, feasible by construction.
 
 `generate_spec(missions, hubs, types, scenarios, seed)` returns an `InstanceSpec`;
-`optimizer.writer.write_instance(spec, path)` writes it as YAML, moving big tables to CSV files beside it.
+`horizon.optimizer.data.writer.write_instance(spec, path)` writes it as YAML, moving big tables to CSV files beside it.
 Everything is drawn from one `numpy.random.Generator` seeded with `seed`, in a fixed
 order, so the same arguments always give the same instance.
 
@@ -46,7 +46,7 @@ soft deadlines with penalties of 10 × a year's holding cost per unmet unit inst
 ``split_loads=True`` sets ``options.split_loads``, which only relaxes the plan). Each
 deadline is the type's nominal target (24 h–14 days: e.g. helicopters 24–72 h, formed
 police 7–14 days) or, when the network cannot meet that, 1.1–1.6 × the fastest response
-any hub achieves — computed with `optimizer.network.build_network` on the drafted
+any hub achieves — computed with `horizon.optimizer.network.graph.build_network` on the drafted
 network — rounded up to a whole hour. Types that cannot reach a mission at all (a
 helicopter with no chain of legs within range) are not demanded there. This leaves a
 *witness plan*: every hub open, every demand served from its fastest hub and option.
@@ -62,10 +62,9 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-
-from optimizer.instance import Instance
-from optimizer.network import build_network, great_circle_km
-from optimizer.schema import InstanceSpec
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.schema import InstanceSpec
+from horizon.optimizer.network.graph import build_network, great_circle_km
 
 #: Theatre boxes (lat_min, lat_max, lon_min, lon_max) that cluster centres are drawn in.
 REGIONS: tuple[tuple[str, tuple[float, float, float, float]], ...] = (
@@ -365,7 +364,7 @@ def generate_spec(
         {
             "name": f"generated-m{missions}-h{hubs}-k{types}-s{scenarios}-seed{seed}",
             "description": (
-                f"Synthetic instance from optimizer.generate.generate_spec(missions={missions}, hubs={hubs}, "
+                f"Synthetic instance from horizon.optimizer.network.generate.generate_spec(missions={missions}, hubs={hubs}, "
                 f"types={types}, scenarios={scenarios}, seed={seed}, deadlines={deadlines!r}"
                 f"{', split_loads=True' if split_loads else ''}). Illustrative figures only."
             ),

@@ -1,6 +1,6 @@
 """Planner tools: policy comparisons, parameter sweeps and marginal values, by re-solving.
 
-- `compare_policies`: the same instance under pooling policies (`models.policies`), side by
+- `compare_policies`: the same instance under pooling policies (`horizon.models.policies`), side by
   side: cost and its parts, units stationed per type, demand met within deadline, response
   times, hubs used, savings against dedicated reserves.
 - `sweep`: re-solve over one parameter (deadline scale, budget, hub count, fleet of a type)
@@ -28,9 +28,8 @@ from typing import Any
 
 import highspy
 import numpy as np
-
-from models.linear import LinearModel
-from models.policies import (
+from horizon.models.linear import LinearModel
+from horizon.models.policies import (
     POLICIES,
     comparison_spec,
     coverage_share,
@@ -42,13 +41,16 @@ from models.policies import (
     restrict_arcs,
     soft_spec,
 )
-from models.reserve import ModelData, build_model
-from optimizer.checks import hub_count, short_capacity, short_fleets, short_pledges, unreachable_demands
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.instance import Instance
-from optimizer.network import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
-from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import SolveOptions, SolveResult, configure, new_highs, pass_model, resolve_start, run_highs, solve_highs
+from horizon.models.reserve import ModelData, build_model
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.errors import InfeasibleError, InputError
+from horizon.optimizer.network.feasibility import hub_count, short_capacity, short_fleets, short_pledges, unreachable_demands
+from horizon.optimizer.network.graph import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
+from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.starts import resolve_start
+from horizon.optimizer.solve.strategy import solve_highs
 
 Progress = Callable[[int, int, str], None]
 
@@ -501,7 +503,7 @@ def _deadline_points_rebuilt(
 ) -> tuple[list[SweepPoint], int]:
     """Deadline scale with tiered deadlines (service levels): which arcs meet the first tier
     changes the service-level rows, so every point is built afresh. Returns (points, solves)."""
-    from optimizer.checks import presolve_checks
+    from horizon.optimizer.network.feasibility import presolve_checks
 
     points: list[SweepPoint] = []
     solves = 0
@@ -803,7 +805,7 @@ def marginal(
       otherwise required; the solver picks which); ``-1``: at most one fewer;
     - each hub in `hubs`: forced closed if the optimum opens it, forced open otherwise.
     """
-    from optimizer.checks import presolve_checks
+    from horizon.optimizer.network.feasibility import presolve_checks
 
     if soft_penalty is not None:
         instance = Instance(spec=soft_spec(instance.spec, soft_penalty), source=instance.source)

@@ -1,6 +1,6 @@
 """`horizon bench`: solver campaigns over instances, one process per run.
 
-Each run (instance × solver × repeat) is a child process, ``python -m optimizer.bench --run
+Each run (instance × solver × repeat) is a child process, ``python -m horizon.optimizer.planning.bench --run
 SPEC``, that loads and builds the instance, solves it, checks the returned values against
 the model and prints one JSON line. The parent gives it a hard wall-clock limit (time limit
 + margin) and kills its whole process group past it, so a hang or crash in one solver cannot
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optimizer.errors import InputError
+from horizon.optimizer.errors import InputError
 
 FORMATS = ("horizon", "orlib-cap", "orlib-pmed")
 COLUMNS = [
@@ -71,12 +71,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def load_for_bench(path: str, fmt: str):  # noqa: ANN201 - returns an `Instance`
     """Load an instance file in one of `FORMATS` as an `Instance`."""
-    from optimizer.instance import Instance
-    from optimizer.loader import load_instance
+    from horizon.optimizer.data.instance import Instance
+    from horizon.optimizer.data.loader import load_instance
 
     if fmt == "horizon":
         return load_instance(path)
-    from optimizer.orlib import read_cap, read_pmed
+    from horizon.optimizer.data.orlib import read_cap, read_pmed
 
     spec = read_cap(path) if fmt == "orlib-cap" else read_pmed(path)
     return Instance.from_spec(spec, source=str(path))
@@ -125,9 +125,9 @@ def peak_rss_mb() -> float:
 
 def child_run(spec: dict[str, Any]) -> dict[str, Any]:
     """One run in this process: load, build, solve, check. Returns the result row."""
-    from optimizer.pipeline import prepare
-    from optimizer.solve import SolveOptions
-    from optimizer.solvers import get_solver, quiet_stdout
+    from horizon.optimizer.pipeline import prepare
+    from horizon.optimizer.solve.adapters import get_solver, quiet_stdout
+    from horizon.optimizer.solve.result import SolveOptions
 
     row: dict[str, Any] = {"instance": spec["name"], "solver": spec["solver"], "repeat": spec["repeat"]}
     with quiet_stdout():
@@ -167,7 +167,9 @@ def child_run(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _child_main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m optimizer.bench", description="One benchmark run (used by `horizon bench`).")
+    parser = argparse.ArgumentParser(
+        prog="python -m horizon.optimizer.planning.bench", description="One benchmark run (used by `horizon bench`)."
+    )
     parser.add_argument("--run", required=True, help="the run as JSON")
     args = parser.parse_args(argv)
     spec = json.loads(args.run)
@@ -199,7 +201,7 @@ def run_child(spec: dict[str, Any], wall_limit: float, log_path: Path) -> dict[s
     """Run one child under a hard wall-clock limit; return its row with total_s and peak_mb."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    cmd = [sys.executable, "-m", "optimizer.bench", "--run", json.dumps(spec)]
+    cmd = [sys.executable, "-m", "horizon.optimizer.planning.bench", "--run", json.dumps(spec)]
     base = {"instance": spec["name"], "solver": spec["solver"], "repeat": spec["repeat"]}
     with open(log_path, "w", encoding="utf-8") as err, tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
         t0 = time.perf_counter()
@@ -294,7 +296,7 @@ def instance_names(paths: Sequence[Path]) -> list[str]:
 
 def resolve_solvers(names: Iterable[str]) -> list[str]:
     """Solver names, 'all' expanded to every solver available here; unknown/unavailable → InputError."""
-    from optimizer.solvers import available_solvers, get_solver
+    from horizon.optimizer.solve.adapters import available_solvers, get_solver
 
     out: list[str] = []
     for n in names:
@@ -565,7 +567,7 @@ def summary_markdown(rows: Sequence[dict[str, Any]], time_limit: float, flags: S
         if a["status"] in ("error", "crashed", "killed"):
             m = a["message"]
             if "size-limited licence" in m:
-                from optimizer.solvers import COMMUNITY_LIMITS
+                from horizon.optimizer.solve.adapters import COMMUNITY_LIMITS
 
                 m = f"model over the size-limited licence ({COMMUNITY_LIMITS.get(s, 'size limit')})"
             errors[(s, m)].append(i)

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from optimizer.schema import CSV_TABLES, InstanceSpec
+from horizon.optimizer.data.schema import CSV_TABLES, InstanceSpec
 
 
 def _rows(spec: InstanceSpec, table: str) -> list[dict[str, Any]]:

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from models.linear import LinearModel
+from horizon.models.linear import LinearModel
 
 if TYPE_CHECKING:
     import pandas as pd
-from models.reserve import ModelData
-from optimizer.solve import SolveResult
+from horizon.models.reserve import ModelData
+from horizon.optimizer.solve.result import SolveResult
 
 VALUE_TOLERANCE = 1e-6
 

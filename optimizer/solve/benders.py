@@ -1,6 +1,6 @@
 r"""The hubs-only relaxation by Benders decomposition: a master that keeps what it learns.
 
-Hubs first and its hub-set search (`optimizer.hubsets`) solve the *hubs-only relaxation*
+Hubs first and its hub-set search (`horizon.optimizer.solve.hubsets`) solve the *hubs-only relaxation*
 (:math:`y` integral, every stock and dispatch continuous) again and again: once for the
 bound, then once per master round with one more hub set excluded. As one HiGHS MIP over
 the extensive form every round starts from scratch (100 × 30 × 8 × 200: 150–250 s each).
@@ -48,20 +48,20 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+from horizon.models.linear import LinearModel
+from horizon.models.stages import first_stage_columns
+from horizon.optimizer.errors import SolverError
+from horizon.optimizer.solve.highs import configure, new_highs, time_limit_for
+from horizon.optimizer.solve.result import SolveOptions
 from scipy.sparse import coo_array, csr_array, hstack
 from scipy.sparse.csgraph import connected_components
 
-from models.linear import LinearModel
-from optimizer.errors import SolverError
-from optimizer.solve import SolveOptions, configure, new_highs, time_limit_for
-
-FIRST_STAGE = ("open_hub", "stationed", "pledged", "worst_scenario_cost")
 MIN_BLOCKS = 10  # fewer blocks: one HiGHS MIP over the extensive form does better
 ALPHA = 0.5  # in-out stabilisation: blocks are evaluated halfway to the best point so far
 LP_TOL = 1e-6  # relative gap that ends an LP loop
 KEEP_CUTS = 10  # LP phase: a cut slack this many iterations in a row is dropped
 # A hub set whose relaxation is this close to the master's bound is handed to the other process
-# before step 1 ends (hubs first). Tighter than `optimizer.hubsets.EARLY_GAP`: a round's first
+# before step 1 ends (hubs first). Tighter than `horizon.optimizer.solve.hubsets.EARLY_GAP`: a round's first
 # master MIPs propose hub sets against a bound still low (100 × 30 × 8 × 200, seed 1: the first
 # at a bound of 468.95 M, not the optimal set; the second, optimal, within 5e-6 of its bound,
 # about 20 s before the round ends)
@@ -98,17 +98,13 @@ class Round:
     floor: float | None = None  # a valid lower bound on R(hubs)
 
 
-def first_stage(lm: LinearModel) -> np.ndarray:
-    return np.concatenate([np.arange(b.start, b.start + b.size) for n, b in lm.vars.items() if n in FIRST_STAGE])
-
-
 Blocks = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def blocks(lm: LinearModel) -> Blocks:
     """The first-stage columns, the other columns and their blocks, the rows that touch the
     other columns and their blocks (numbered from 0)."""
-    first = first_stage(lm)
+    first = first_stage_columns(lm, linking=True)  # the master prices the worst case's η too
     is_first = np.zeros(lm.n_cols, dtype=bool)
     is_first[first] = True
     second = np.flatnonzero(~is_first)

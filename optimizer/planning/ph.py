@@ -1,6 +1,6 @@
 """Progressive hedging (PH) with mpi-sppy: the reserve model decomposed by scenario.
 
-The extensive form (`optimizer.pipeline`) holds every scenario in one model and grows with
+The extensive form (`horizon.optimizer.pipeline`) holds every scenario in one model and grows with
 the scenario count. Here each scenario is its own sub-model, built by horizon's normal model
 code from a one-scenario sub-instance, and mpi-sppy's PH makes the sub-models agree on the
 first stage:
@@ -11,7 +11,7 @@ first stage:
 The seam is `scenario_creator`: the sub-instance keeps one scenario (probability 1 inside,
 so its objective is annual cost + crises_per_year × that scenario's crisis cost), its
 eligible arcs come from the network computed once for the full instance, and
-`models.reserve.build_model(..., first_stage=...)` gives every sub-model the same
+`horizon.models.reserve.build_model(..., first_stage=...)` gives every sub-model the same
 first-stage variables with the same bounds as the extensive form. The Pyomo model
 (`LinearModel.to_pyomo`) carries ``_mpisppy_probability`` (the scenario's real probability)
 and a root node with the first-stage cost; ``mpisppy.utils.sputils.create_EF`` on the same
@@ -43,7 +43,7 @@ HiGHS cannot solve PH's quadratic proximal term; it is linearised
 in proportion to its first-stage cost (``rho_factor`` × fixed or holding cost), the usual
 cost-proportional choice, so the same factor suits instances of any cost scale.
 
-Across ranks: ``mpiexec -n R python -m optimizer.ph INSTANCE --json`` (or
+Across ranks: ``mpiexec -n R python -m horizon.optimizer.planning.ph INSTANCE --json`` (or
 ``horizon solve INSTANCE --method ph``) splits the scenarios over R ranks; only rank 0
 returns the `Solution`, prints and writes. mpi-sppy and mpi4py are optional dependencies:
 without mpi4py PH runs in one process.
@@ -64,24 +64,15 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from horizon.models.linear import LinearModel
+from horizon.models.reserve import FirstStage, ModelData, annual_cost, build_model, prepare
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.errors import HorizonError, InputError, SolverError
+from horizon.optimizer.network.graph import Network, build_network, eligible_arcs
+from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs, solve_relaxation, stdout_to_stderr
+from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap
 from pyomo.core.expr.numeric_expr import LinearExpression
-
-from models.linear import LinearModel
-from models.reserve import FirstStage, ModelData, annual_cost, build_model, prepare
-from optimizer.errors import HorizonError, InputError, SolverError
-from optimizer.instance import Instance
-from optimizer.network import Network, build_network, eligible_arcs
-from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import (
-    SolveOptions,
-    SolveResult,
-    _stdout_to_stderr,
-    configure,
-    new_highs,
-    pass_model,
-    run_highs,
-    solve_relaxation,
-)
 
 SOLVER_LABEL = "mpisppy-ph+highs"
 ROUND_TOL = 1e-6
@@ -209,7 +200,7 @@ def idle_until_all_arrive(comm: Any, poll_seconds: float = 0.05) -> None:
 @contextlib.contextmanager
 def quiet_stdout() -> Iterator[None]:
     """Everything printed meanwhile (mpi-sppy's progress lines, solver banners) goes to stderr."""
-    with _stdout_to_stderr(), contextlib.redirect_stdout(sys.stderr):
+    with stdout_to_stderr(), contextlib.redirect_stdout(sys.stderr):
         yield
 
 
@@ -642,9 +633,7 @@ def run_ph(
     seconds["incumbent"] = time.perf_counter() - t0
     best = int(np.argmin(totals)) if totals else -1
     incumbent = float(totals[best]) if totals and math.isfinite(totals[best]) else None
-    gap = None
-    if incumbent is not None and bound is not None:
-        gap = max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10)
+    gap = None if incumbent is None or bound is None else relative_gap(incumbent, min(bound, incumbent))
     report = PHReport(
         incumbent=incumbent,
         bound=bound,
@@ -680,8 +669,8 @@ def solve_ph(
 
     Returns ``(solution, report)`` on rank 0 and ``(None, report)`` on the other ranks.
     """
-    from optimizer.pipeline import load
-    from optimizer.pipeline import prepare as prepare_full
+    from horizon.optimizer.pipeline import load
+    from horizon.optimizer.pipeline import prepare as prepare_full
 
     solve_options = solve_options or SolveOptions()
     ph_options = ph_options or PHOptions()
@@ -743,24 +732,21 @@ def solve_ph(
     bound = max(bounds) if bounds else None
     if bound is not None and objective < bound <= objective + 1e-9 * max(1.0, abs(objective)):
         bound = objective  # equal up to round-off
-    gap = None if bound is None else max(0.0, objective - bound) / max(abs(objective), 1e-10)
-    status = "optimal" if gap is not None and gap <= 1e-9 else "feasible"
+    gap = None if bound is None else relative_gap(objective, min(bound, objective))
+    status = "optimal" if gap == 0.0 else "feasible"
     message = (
         f"progressive hedging: {report.iterations} iterations on {report.ranks} rank(s), convergence "
         f"{_fmt(report.convergence)}; incumbent from {report.incumbent_from}, evaluated on all {report.scenarios} scenarios; "
         f"bound = max(trivial {_fmt(report.trivial_bound)}, Lagrangian {_fmt(report.lagrangian_bound)}, "
         f"EF LP relaxation {_fmt(report.lp_bound)})"
     )
-    ph_result = SolveResult(
-        status=status,
-        objective=objective,
-        bound=bound,
-        gap=gap,
+    ph_result = SolveResult.of(
+        status,
+        objective,
+        bound,
         solver=SOLVER_LABEL,
         solver_version=_versions(result.solver_version),
         seconds=ph_s + final_s,
-        transfer_seconds=0.0,
-        has_solution=True,
         message=message,
     )
     build = report.seconds.get("build", 0.0) + build_s
@@ -793,10 +779,10 @@ def available() -> bool:
     return True
 
 
-# --- command line (`python -m optimizer.ph`, also under mpiexec) ------------------------------
+# --- command line (`python -m horizon.optimizer.planning.ph`, also under mpiexec) ------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run PH on an instance; rank 0 prints the solution (``--json``: only the JSON on stdout)."""
-    parser = argparse.ArgumentParser(prog="python -m optimizer.ph", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m horizon.optimizer.planning.ph", description=__doc__.split("\n\n")[0])
     parser.add_argument("instance", nargs="?", help="instance file (default: the bundled instance)")
     parser.add_argument("--json", action="store_true", help="print the solution as JSON on stdout (rank 0 only)")
     parser.add_argument("--out", type=Path, help="write solution.json and CSV tables to DIR (rank 0 only)")
@@ -829,7 +815,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rank != 0 or solution is None:
         return 0
     if args.out is not None:
-        from optimizer.solution import write_solution_dir
+        from horizon.optimizer.results.solution import write_solution_dir
 
         write_solution_dir(solution, args.out)
     if args.json:

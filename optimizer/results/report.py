@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.errors import InputError
-from optimizer.instance import Instance
-from optimizer.solution import Solution, Timings
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.results.solution import Solution, Timings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from optimizer.planning import Comparison, SweepResult
+    from horizon.optimizer.planning.tools import Comparison, SweepResult
 
 MAP_SIZE = (12.0, 7.0)
 HIST_SIZE = (11.0, 4.5)
@@ -72,7 +72,7 @@ def planning_info(path: str | Path) -> dict[str, Any]:
 
 def resolve_instance(solution_dir: str | Path, solution: Solution, instance_path: str | Path | None = None) -> Instance:
     """The instance a solution directory was solved from (see the module docstring)."""
-    from optimizer.loader import default_instance_path, load_instance
+    from horizon.optimizer.data.loader import default_instance_path, load_instance
 
     if instance_path is not None:
         inst = load_instance(instance_path)
@@ -731,7 +731,7 @@ def report_markdown(
     """The report text (Markdown); `figures` maps a caption to an image reference."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from optimizer.planning import scenario_coverage, solution_metrics
+    from horizon.optimizer.planning.tools import scenario_coverage, solution_metrics
 
     try:
         ver = version("horizon")

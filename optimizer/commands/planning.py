@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from horizon.models.policies import POLICIES
 from rich.console import Console
 from rich.table import Table
-
-from models.policies import POLICIES
 
 err_console = Console(stderr=True, highlight=False)
 
 
 def _run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False) -> Any:
-    from cli import _run as cli_run
+    from horizon.cli import _run as cli_run
 
     return cli_run(ctx, fn, as_json=as_json)
 
@@ -46,13 +45,13 @@ def _solver_options(f: Callable) -> Callable:
 
 
 def _options(time_limit: float | None, mip_gap: float, threads: int | None, seed: int | None) -> Any:
-    from optimizer.solve import SolveOptions
+    from horizon.optimizer.solve.result import SolveOptions
 
     return SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
 
 
 def _load(instance: Path | None) -> Any:
-    from optimizer.loader import load_instance
+    from horizon.optimizer.data.loader import load_instance
 
     return load_instance(instance)
 
@@ -201,7 +200,7 @@ def compare(
     region), single-hub (the best single hub serves everything). Exit 0 when at least one
     policy has a solution, 3 when none has.
     """
-    from optimizer.planning import compare_policies
+    from horizon.optimizer.planning.tools import compare_policies
 
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
     options = _options(time_limit, mip_gap, threads, seed)
@@ -224,7 +223,7 @@ def compare(
             table = comp.table()
             _write_text(csv_path, _csv_text(["metric", *chosen], [[label, *vals] for label, vals in table]))
         if plot_path is not None:
-            from optimizer.report import plot_comparison
+            from horizon.optimizer.results.report import plot_comparison
 
             plot_comparison(comp, plot_path)
         if save_solutions is not None:
@@ -244,8 +243,8 @@ def compare(
 
 
 def _save_comparison(comp: Any, folder: Path) -> None:
-    from optimizer.solution import write_solution_dir
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.writer import write_instance
+    from horizon.optimizer.results.solution import write_solution_dir
 
     folder.mkdir(parents=True, exist_ok=True)
     for o in comp.outcomes:
@@ -354,8 +353,8 @@ def sweep(
     The model is built once; each point changes bounds or right-hand sides and starts from
     the previous point's plan. Exit 0 when at least one point is solved, 3 when none is.
     """
-    from optimizer.planning import sweep as run_sweep
-    from optimizer.report import plot_sweep
+    from horizon.optimizer.planning.tools import sweep as run_sweep
+    from horizon.optimizer.results.report import plot_sweep
 
     vals = _parse_values(values, start, stop, steps)
     options = _options(time_limit, mip_gap, threads, seed)
@@ -441,7 +440,7 @@ def marginal(
     more / one fewer hub. '+1 pledged unit' raises the fleet limit; '-1 stationed unit' allows one
     unit fewer than the optimum stations.
     """
-    from optimizer.planning import marginal as run_marginal
+    from horizon.optimizer.planning.tools import marginal as run_marginal
 
     options = _options(time_limit, mip_gap, threads, seed)
 
@@ -551,7 +550,14 @@ def plot(
 ) -> None:
     """Draw SOLUTION_DIR (from `horizon solve --out`): a map of hubs, missions, stationed assets and a
     scenario's dispatch arcs on lat/lon, or a response-time histogram."""
-    from optimizer.report import HIST_SIZE, MAP_SIZE, load_solution_dir, plot_histogram, plot_map, resolve_instance
+    from horizon.optimizer.results.report import (
+        HIST_SIZE,
+        MAP_SIZE,
+        load_solution_dir,
+        plot_histogram,
+        plot_map,
+        resolve_instance,
+    )
 
     def work() -> Path:
         sol = load_solution_dir(solution_dir)
@@ -586,12 +592,12 @@ def plot(
 def report(ctx: click.Context, solution_dir: Path, out: Path, scenario: str | None, instance_path: Path | None) -> None:
     """Write a report of SOLUTION_DIR a planner can send on: assumptions, costs, stationing,
     coverage per scenario, with the map and the response-time histogram embedded."""
-    from optimizer.report import load_solution_dir, planning_info, resolve_instance, write_report
+    from horizon.optimizer.results.report import load_solution_dir, planning_info, resolve_instance, write_report
 
     def work() -> list[Path]:
         sol = load_solution_dir(solution_dir)
         if not sol.ok:
-            from optimizer.errors import InputError
+            from horizon.optimizer.errors import InputError
 
             raise InputError(f"{solution_dir}: the solution's status is '{sol.status}'; nothing to report")
         inst = resolve_instance(solution_dir, sol, instance_path)

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
-from optimizer.schema import InstanceSpec
+from horizon.optimizer.data.schema import InstanceSpec
 
 Locate = Callable[[tuple[object, ...]], str]
 
