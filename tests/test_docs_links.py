@@ -1,4 +1,5 @@
-"""Every relative link in README.md and docs/**/*.md points to a file or folder that exists.
+"""Every relative link in README.md and docs/**/*.md points to a file or folder that exists
+(and, for a Markdown page, to one of its headings when it names an anchor).
 
 Pure text checks: no network, and the package is not imported.
 """
@@ -25,6 +26,20 @@ def _links(page: Path) -> list[str]:
     return LINK.findall(text)
 
 
+def _anchors(page: Path) -> set[str]:
+    """GitHub-style heading anchors of a page (lower case, punctuation dropped, spaces to hyphens)."""
+    seen: dict[str, int] = {}
+    out = set()
+    for line in FENCE.sub("", page.read_text(encoding="utf-8")).splitlines():
+        if not line.startswith("#"):
+            continue
+        slug = re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
 def _relative(target: str) -> bool:
     return not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) and not target.startswith(("#", "//"))
 
@@ -40,7 +55,10 @@ def test_relative_links_exist(page: Path) -> None:
     for target in _links(page):
         if not _relative(target):
             continue
-        path = target.split("#", 1)[0].split("?", 1)[0]
-        if path and not (page.parent / path).exists():
+        path, _, anchor = target.partition("#")
+        dest = page.parent / path if path else page
+        if not dest.exists():
+            missing.append(target)
+        elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
             missing.append(target)
     assert not missing, f"{page.relative_to(ROOT)}: missing link targets {missing}"
