@@ -37,6 +37,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import Classic, InstanceSpec, Options
 from horizon.optimizer.errors import InfeasibleError, InputError

@@ -49,6 +49,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import Hub, InstanceSpec
 from horizon.optimizer.errors import InputError

@@ -10,6 +10,7 @@ crisis: progressive hedging must not let them differ by scenario.
 from __future__ import annotations
 
 import numpy as np
+
 from horizon.models.linear import LinearModel
 
 FIRST_STAGE = ("open_hub", "stationed", "pledged")

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_optima import LENDING
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.network.generate import generate_spec
 from horizon.optimizer.pipeline import prepare
 from horizon.optimizer.solve.highs import new_highs, pass_model, solve_relaxation
-from test_optima import LENDING
 
 ROOT = Path(__file__).resolve().parents[1]
 

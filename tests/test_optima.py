@@ -6,12 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from recheck import recheck, unsupported_features
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.pipeline import solve
 from horizon.optimizer.solve.result import SolveOptions
-from recheck import recheck, unsupported_features
 
 HERE = Path(__file__).parent / "instances"
 ROOT = Path(__file__).parent.parent / "instances"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from horizon.cli import main
 
 DATA = Path(__file__).resolve().parent / "data" / "orlib"

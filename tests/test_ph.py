@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from horizon.optimizer.planning.ph import available
 
 if not available():

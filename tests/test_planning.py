@@ -11,6 +11,10 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from recheck import recheck
+
 from horizon.models.policies import POLICIES, comparison_spec, policy_mask
 from horizon.optimizer.commands.planning import COMMANDS
 from horizon.optimizer.data.instance import Instance
@@ -20,9 +24,6 @@ from horizon.optimizer.network.generate import generate_spec
 from horizon.optimizer.network.graph import build_network, eligible_arcs
 from horizon.optimizer.pipeline import solve
 from horizon.optimizer.planning.tools import compare_policies, marginal, pareto_mask, solve_policy, sweep
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from recheck import recheck
 
 ROOT = Path(__file__).parent.parent
 UN = ROOT / "instances" / "un-2009.yaml"

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from test_planning import TINY, tight, write
+
 from horizon.optimizer.commands.planning import COMMANDS
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
@@ -16,11 +18,10 @@ from horizon.optimizer.data.schema import InstanceSpec
 from horizon.optimizer.data.writer import write_instance
 from horizon.optimizer.network.generate import generate_spec
 from horizon.optimizer.pipeline import solve
-from horizon.optimizer.planning.tools import scenario_coverage, solution_metrics
+from horizon.optimizer.results.metrics import scenario_coverage, solution_metrics
 from horizon.optimizer.results.report import load_solution_dir
 from horizon.optimizer.results.solution import write_solution_dir
 from horizon.optimizer.solve.result import SolveOptions
-from test_planning import TINY, tight, write
 
 ROOT = Path(__file__).parent.parent
 

@@ -64,6 +64,8 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
 from horizon.models.linear import LinearModel
 from horizon.models.reserve import FirstStage, ModelData, annual_cost, build_model, prepare
 from horizon.optimizer.data.instance import Instance
@@ -72,7 +74,6 @@ from horizon.optimizer.network.graph import Network, build_network, eligible_arc
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
 from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs, solve_relaxation, stdout_to_stderr
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 SOLVER_LABEL = "mpisppy-ph+highs"
 ROUND_TOL = 1e-6

@@ -17,6 +17,7 @@ from typing import Any
 
 import highspy
 import numpy as np
+
 from horizon.optimizer.solve.result import relative_gap, within_gap
 
 POLL_SECONDS = 0.2  # how often a running search looks at its inbox

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import highspy
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.optimizer.errors import InputError, SolverError
+from horizon.optimizer.files import replacing
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 
@@ -102,10 +104,8 @@ def write_model(h: highspy.Highs, lm: LinearModel, path: str | Path) -> None:
         h.passColName(i, name)
     for i, name in enumerate(lm.row_names()):
         h.passRowName(i, name)
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp{suffix}")
-    with stdout_to_stderr():
+    with stdout_to_stderr(), replacing(path) as tmp:
         h.writeModel(str(tmp))
-    os.replace(tmp, path)
 
 
 _POOL_THREADS: list[int] = []  # the thread count HiGHS's process-wide pool was last reset to
