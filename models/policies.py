@@ -53,7 +53,7 @@ import numpy as np
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import Hub, InstanceSpec
 from horizon.optimizer.errors import InputError
-from horizon.optimizer.network.graph import Arcs, Network
+from horizon.optimizer.network.graph import Arcs, Network, eligible_arcs
 
 POLICIES = ("pooled", "dedicated", "regional", "single-hub")
 
@@ -164,8 +164,6 @@ def late_under_policy(instance: Instance, network: Network, arcs: Arcs, policy: 
     allowed hub reaches the mission at all. For single-hub: the hub that reaches the most
     demands in time and what it misses.
     """
-    from horizon.optimizer.network.graph import eligible_arcs
-
     if instance.options.deadlines == "soft" or not instance.demands:
         return []
     covered = np.zeros(len(instance.demands), dtype=bool)

@@ -71,7 +71,9 @@ from horizon.models.reserve import FirstStage, ModelData, annual_cost, build_mod
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.errors import HorizonError, InputError, SolverError
 from horizon.optimizer.network.graph import Network, build_network, eligible_arcs
-from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.pipeline import load
+from horizon.optimizer.pipeline import prepare as prepare_full
+from horizon.optimizer.results.solution import Solution, Timings, read_solution, write_solution_dir
 from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs, solve_relaxation, stdout_to_stderr
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap
 
@@ -670,9 +672,6 @@ def solve_ph(
 
     Returns ``(solution, report)`` on rank 0 and ``(None, report)`` on the other ranks.
     """
-    from horizon.optimizer.pipeline import load
-    from horizon.optimizer.pipeline import prepare as prepare_full
-
     solve_options = solve_options or SolveOptions()
     ph_options = ph_options or PHOptions()
     comm = comm if comm is not None else world()
@@ -816,8 +815,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rank != 0 or solution is None:
         return 0
     if args.out is not None:
-        from horizon.optimizer.results.solution import write_solution_dir
-
         write_solution_dir(solution, args.out)
     if args.json:
         print(solution.to_json())

@@ -44,7 +44,14 @@ from horizon.models.policies import (
 from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.errors import InfeasibleError, InputError
-from horizon.optimizer.network.feasibility import hub_count, short_capacity, short_fleets, short_pledges, unreachable_demands
+from horizon.optimizer.network.feasibility import (
+    hub_count,
+    presolve_checks,
+    short_capacity,
+    short_fleets,
+    short_pledges,
+    unreachable_demands,
+)
 from horizon.optimizer.network.graph import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
 from horizon.optimizer.results.metrics import solution_metrics
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
@@ -441,8 +448,6 @@ def _deadline_points_rebuilt(
 ) -> tuple[list[SweepPoint], int]:
     """Deadline scale with tiered deadlines (service levels): which arcs meet the first tier
     changes the service-level rows, so every point is built afresh. Returns (points, solves)."""
-    from horizon.optimizer.network.feasibility import presolve_checks
-
     points: list[SweepPoint] = []
     solves = 0
     for i, v in enumerate(values):
@@ -743,8 +748,6 @@ def marginal(
       otherwise required; the solver picks which); ``-1``: at most one fewer;
     - each hub in `hubs`: forced closed if the optimum opens it, forced open otherwise.
     """
-    from horizon.optimizer.network.feasibility import presolve_checks
-
     if soft_penalty is not None:
         instance = Instance(spec=soft_spec(instance.spec, soft_penalty), source=instance.source)
     types = list(assets) if assets is not None else [t.id for t in instance.spec.asset_types]

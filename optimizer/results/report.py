@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import default_instance_path, load_instance
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.files import replacing, write_text
 from horizon.optimizer.results.metrics import scenario_coverage, solution_metrics
@@ -68,8 +69,6 @@ def planning_info(path: str | Path) -> dict[str, Any]:
 
 def resolve_instance(solution_dir: str | Path, solution: Solution, instance_path: str | Path | None = None) -> Instance:
     """The instance a solution directory was solved from (see the module docstring)."""
-    from horizon.optimizer.data.loader import default_instance_path, load_instance
-
     if instance_path is not None:
         inst = load_instance(instance_path)
     elif (Path(solution_dir) / "instance.yaml").is_file():
