@@ -58,6 +58,10 @@ from horizon.optimizer.solve.result import SolveOptions
     "from 10,000 columns.",
 )
 @click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
+@click.option("--ph-rho", type=click.FloatRange(min=0, min_open=True), help="PH: rho = this × first-stage cost [1].")
+@click.option("--ph-convthresh", type=click.FloatRange(min=0), help="PH: convergence threshold [1e-4].")
+@click.option("--ph-improve-time-limit", type=click.FloatRange(min=0), help="PH: seconds per candidate for the local search.")
+@click.option("--ph-no-lp", is_flag=True, help="PH alone: no extensive-form LP relaxation (bound and incumbent start).")
 @solver_options()
 @click.pass_context
 def solve(
@@ -72,6 +76,10 @@ def solve(
     method: str,
     start: str,
     ph_iterations: int | None,
+    ph_rho: float | None,
+    ph_convthresh: float | None,
+    ph_improve_time_limit: float | None,
+    ph_no_lp: bool,
     solve_options: SolveOptions,
 ) -> None:
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
@@ -89,7 +97,16 @@ def solve(
     def work():  # noqa: ANN202
         get_solver(options.solver)  # unknown or unavailable: exit 2 before any work
         if method == "ph":
-            return _solve_ph(instance, options, ph_iterations, chosen)
+            ph_options = PHOptions(
+                max_iterations=ph_iterations or PHOptions.max_iterations,
+                rho_factor=ph_rho or PHOptions.rho_factor,
+                convthresh=PHOptions.convthresh if ph_convthresh is None else ph_convthresh,
+                time_limit=options.time_limit,  # seconds for the PH iterations
+                improve_time_limit=ph_improve_time_limit,
+                lp=not ph_no_lp,
+                verbose=options.verbose,
+            )
+            return _solve_ph(instance, options, ph_options, chosen)
         solution = run_solve(instance, options, classic=chosen)
         if solution.status == "infeasible":
             raise InfeasibleError(
@@ -121,16 +138,12 @@ def solve(
         print_summary(solution, out)
 
 
-def _solve_ph(instance: Path | None, options: SolveOptions, iterations: int | None, classic: Classic | None) -> Solution | None:
+def _solve_ph(instance: Path | None, options: SolveOptions, ph_options: PHOptions, classic: Classic | None) -> Solution | None:
     """Progressive hedging (`horizon.optimizer.planning.ph`); only rank 0 gets the solution."""
     if classic is not None:
         raise InputError("--method ph solves the reserve model; it does not combine with --classic")
     if not available():
         raise InputError("--method ph needs mpi-sppy and mpi4py (pip install 'horizon[ph]'; Debian openmpi-bin)")
-    ph_options = PHOptions(
-        max_iterations=iterations if iterations is not None else PHOptions.max_iterations,
-        time_limit=options.time_limit,  # seconds for the PH iterations
-    )
     solution, _report = solve_ph(instance, ph_options, options)
     return solution
 

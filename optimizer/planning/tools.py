@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
@@ -53,12 +53,12 @@ from horizon.optimizer.network.feasibility import (
     unreachable_demands,
 )
 from horizon.optimizer.network.graph import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
+from horizon.optimizer.pipeline import assemble, solve_prepared
 from horizon.optimizer.results.metrics import solution_metrics
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.solve.adapters import solve_model
 from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
-from horizon.optimizer.solve.starts import resolve_start
-from horizon.optimizer.solve.strategy import solve_highs
 
 Progress = Callable[[int, int, str], None]
 
@@ -100,9 +100,8 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
     reasons = policy_reasons(inst, network, arcs, policy)
     if reasons:
         return PolicyOutcome(policy, inst, None, reasons, time.perf_counter() - t0)
-    lm, data = build_model(inst, network, arcs)
-    result, values = solve_highs(lm, resolve_start(options or SolveOptions(), lm.n_cols, len(inst.spec.scenarios)))
-    sol = read_solution(lm, data, result, values, Timings(solve=result.seconds, total=time.perf_counter() - t0))
+    sol, _ = solve_prepared(assemble(inst, network, arcs), options)
+    sol = sol.with_timings(Timings(solve=sol.timings.solve, total=time.perf_counter() - t0))
     if not sol.ok and sol.status != "infeasible":
         reasons = [f"no solution: solver status '{sol.status}' ({sol.message})"]
     if sol.status == "infeasible":
@@ -250,9 +249,14 @@ class ReusableModel:
         self.col_lower, self.col_upper, integer = self.lm.col_bounds()
         self.row_lower, self.row_upper = self.lm.row_bounds()
         self.mip = bool(integer.any())
-        self.h = new_highs()
-        configure(self.h, options or SolveOptions())
-        pass_model(self.h, self.lm)
+        self.options = options or SolveOptions()
+        # HiGHS keeps the model and changes only bounds between points; another solver gets
+        # each point's bounds on a copy of the model (`solve_model`)
+        self.h = None
+        if self.options.solver == "highs":
+            self.h = new_highs()
+            configure(self.h, self.options)
+            pass_model(self.h, self.lm)
         self.build_seconds = time.perf_counter() - t0
         self._cols = np.zeros(0, dtype=np.int64)
         self._rows = np.zeros(0, dtype=np.int64)
@@ -295,14 +299,11 @@ class ReusableModel:
             up = np.where(np.isposinf(upper), inf, upper)
             self.h.changeRowsBounds(len(idx), idx.astype(np.int32), lo.astype(float), up.astype(float))
 
-    def solve(
-        self,
-        cols: dict[int, tuple[float, float]] | None = None,
-        rows: dict[int, tuple[float, float]] | None = None,
-        start: np.ndarray | None = None,
-    ) -> tuple[Solution, SolveResult, np.ndarray | None]:
-        """Solve with `cols`/`rows` bounds {index: (lower, upper)} on top of the model as built."""
-        cols, rows = cols or {}, rows or {}
+    def _solve_highs(
+        self, cols: dict[int, tuple[float, float]], rows: dict[int, tuple[float, float]], start: np.ndarray | None
+    ) -> tuple[SolveResult, np.ndarray | None]:
+        """The point on the HiGHS model in place: last point's bounds restored, this one's set."""
+        assert self.h is not None
         self._set_cols(self._cols, self.col_lower[self._cols], self.col_upper[self._cols])
         self._set_rows(self._rows, self.row_lower[self._rows], self.row_upper[self._rows])
         self._cols = np.array(sorted(cols), dtype=np.int64)
@@ -319,8 +320,21 @@ class ReusableModel:
         )
         if start is not None and self.mip:
             self.h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
+        return run_highs(self.h, self.mip)
+
+    def solve(
+        self,
+        cols: dict[int, tuple[float, float]] | None = None,
+        rows: dict[int, tuple[float, float]] | None = None,
+        start: np.ndarray | None = None,
+    ) -> tuple[Solution, SolveResult, np.ndarray | None]:
+        """Solve with `cols`/`rows` bounds {index: (lower, upper)} on top of the model as built."""
+        cols, rows = cols or {}, rows or {}
         t0 = time.perf_counter()
-        result, values = run_highs(self.h, self.mip)
+        if self.h is None:
+            result, values = solve_model(self.lm.with_bounds(cols, rows), replace(self.options, start="none"))
+        else:
+            result, values = self._solve_highs(cols, rows, start)
         self.solves += 1
         sol = read_solution(self.lm, self.data, result, values, Timings(solve=time.perf_counter() - t0))
         return sol, result, values
@@ -462,10 +476,8 @@ def _deadline_points_rebuilt(
         except (InfeasibleError, InputError) as exc:
             points.append(SweepPoint(v, "infeasible", {"status": "infeasible"}, exc.messages[:3], time.perf_counter() - t0))
             continue
-        lm, data = build_model(inst, network, arcs)
-        result, vals = solve_highs(lm, resolve_start(options or SolveOptions(), lm.n_cols, len(inst.spec.scenarios)))
+        sol, _ = solve_prepared(assemble(inst, network, arcs), options)
         solves += 1
-        sol = read_solution(lm, data, result, vals, Timings(solve=result.seconds))
         if sol.ok:
             points.append(SweepPoint(v, sol.status, solution_metrics(inst, sol), [], time.perf_counter() - t0))
         else:
