@@ -15,17 +15,25 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
+from rich.cells import cell_len
 from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 
 from horizon.optimizer.errors import HorizonError
+from horizon.optimizer.solve.events import MONITOR
+from horizon.optimizer.solve.events import Progress as Report
 from horizon.optimizer.solve.result import SolveOptions
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
@@ -84,6 +92,7 @@ def run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False) -> 
 
 
 # --- shared options -------------------------------------------------------------------------
+SHOW_PROGRESS = "horizon.show_progress"  # click context meta key: live progress wanted
 SOLVER_PARAMS = ("solver", "time_limit", "mip_gap", "threads", "seed", "verbose", "log_file")
 
 
@@ -95,6 +104,8 @@ def solver_options(per: str = "") -> Callable[[Callable[..., Any]], Callable[...
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             values = {k: kwargs.pop(k) for k in SOLVER_PARAMS}
+            quiet, no_progress = kwargs.pop("quiet"), kwargs.pop("no_progress")
+            click.get_current_context().meta[SHOW_PROGRESS] = not (quiet or no_progress)
             if values["log_file"] is not None:
                 check_writable(("--log-file", values["log_file"]))
             values["solver"] = str(values["solver"]).strip().lower()
@@ -116,6 +127,10 @@ def solver_options(per: str = "") -> Callable[[Callable[..., Any]], Callable[...
                 click.option("--threads", type=click.IntRange(min=1), help="Solver threads."),
                 click.option("--seed", type=int, help="Solver random seed."),
                 click.option("-v", "--verbose", is_flag=True, help="Show the solver log (on stderr)."),
+                click.option(
+                    "-q", "--quiet", is_flag=True, help="No live progress and no solver log (errors and results only)."
+                ),
+                click.option("--no-progress", is_flag=True, help="No live progress (on a terminal it is shown on stderr)."),
                 click.option("--log-file", type=click.Path(dir_okay=False), help="Write the solver log to this file."),
             )
         ):
@@ -145,31 +160,109 @@ def check_writable(*targets: tuple[str, str | Path | None]) -> None:
 
 
 # --- output helpers -----------------------------------------------------------------------
+def progress_wanted() -> bool:
+    """Live progress: on a terminal's stderr, unless ``--quiet`` or ``--no-progress``."""
+    ctx = click.get_current_context(silent=True)
+    wanted = True if ctx is None else bool(ctx.meta.get(SHOW_PROGRESS, True))
+    return wanted and err_console.is_terminal
+
+
+def describe_progress(p: Report | None, currency: str = "", elapsed: float | None = None) -> str:
+    """One line: elapsed time, step, incumbent, best bound and gap."""
+    if p is None:
+        return f"{_clock(elapsed or 0.0)}  starting"
+    unit = f" {currency}" if currency else ""
+    parts = [_clock(p.elapsed if elapsed is None else elapsed)]
+    if p.step:
+        parts.append(p.step)
+    parts.append("no plan yet" if p.incumbent is None else f"plan {p.incumbent:,.2f}{unit}")
+    if p.bound is not None:
+        parts.append(f"bound {p.bound:,.2f}{unit}")
+    if p.gap is not None:
+        parts.append(f"gap {100 * p.gap:.2f}%")
+    return "  ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
+
+
+class _LiveLine:
+    """What the live display shows: the last report, with the clock kept running between reports."""
+
+    def __init__(self, label: str, currency: str) -> None:
+        self.label, self.currency = label, currency
+        self.last: Report | None = None
+        self.t0 = time.monotonic()
+
+    def __call__(self, p: Report) -> None:
+        self.last = p
+
+    def __rich__(self) -> Text:
+        line = describe_progress(self.last, self.currency, time.monotonic() - self.t0)
+        return Text.assemble((f"{self.label} ", "bold"), line, overflow="ellipsis", no_wrap=True)
+
+
 @contextmanager
-def progress(label: str, enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
-    """A rich progress bar on stderr (only on a terminal, unless disabled)."""
-    if not enabled or not err_console.is_terminal:
-        yield lambda i, n, what: None
+def live_progress(label: str, currency: str = "") -> Iterator[None]:
+    """One solve's live progress on stderr, updated about once a second from `MONITOR`
+    (the strategies' steps, HiGHS's incumbents and bounds); nothing when not wanted."""
+    if not progress_wanted():
+        with MONITOR.run():
+            yield
+        return
+    line = _LiveLine(label, currency)
+    with Live(line, console=err_console, refresh_per_second=1, transient=True), MONITOR.run(line):
+        yield
+
+
+@contextmanager
+def progress(label: str, enabled: bool = True, currency: str = "") -> Iterator[Callable[[int, int, str], None]]:
+    """One bar on stderr for a multi-solve command (only on a terminal, unless disabled):
+    the point being solved with its live progress, and each point's result printed above
+    the bar as it lands."""
+    if not enabled or not progress_wanted():
+        with MONITOR.run():
+            yield lambda i, n, what: None
         return
     with Progress(
-        TextColumn(f"[bold]{label}[/]"),
-        BarColumn(),
+        TextColumn(f"[bold]{escape(label)}[/]"),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[live]}"),
         console=err_console,
         transient=True,
+        refresh_per_second=1,
     ) as bar:
-        task = bar.add_task("", total=None)
+        task = bar.add_task("", total=None, live="")
+        current: list[str] = []
+        last: list[Report] = []
+
+        def listen(p: Report) -> None:
+            last[:] = [p]
+            bar.update(task, live=escape(describe_progress(p, currency).split("  ", 1)[-1]))
 
         def update(i: int, n: int, what: str) -> None:
-            bar.update(task, completed=i, total=n, description=what)
+            if current:
+                got = "no plan" if not last or last[0].incumbent is None else money(last[0].incumbent, currency)
+                bar.console.print(Text(f"  {current[0]}: {got}"))
+            current[:] = [what] if i < n else []
+            last.clear()
+            MONITOR.restart()  # the next point's plan and bound come fresh
+            bar.update(task, completed=i, total=n, description=escape(what), live="")
 
-        yield update
+        with MONITOR.run(listen):
+            yield update
 
 
-def money(x: float | None) -> str:
-    return "—" if x is None else f"{x:,.2f}"
+def money(x: float | None, currency: str = "") -> str:
+    """A cost rounded to cents, with its currency when given."""
+    if x is None:
+        return "—"
+    return f"{x:,.2f}" + (f" {currency}" if currency else "")
 
 
 def num(x: Any, money: bool = False) -> str:
@@ -178,12 +271,104 @@ def num(x: Any, money: bool = False) -> str:
     if isinstance(x, bool):
         return "yes" if x else ""
     if isinstance(x, int):
-        return str(x)
+        return f"{x:,}" if money else str(x)
     if isinstance(x, float):
         if money:
-            return f"{x:,.0f}"
+            return f"{x:,.2f}"
         return f"{x:,.1f}" if not x.is_integer() else f"{x:g}"
     return str(x)
+
+
+def units(x: Any) -> str:
+    """Units: whole numbers without a decimal point."""
+    if x is None:
+        return "—"
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+# --- tables that never cut a value ----------------------------------------------------------
+NUM, ID, TEXT = "num", "id", "text"  # column kinds: right-aligned number, identifier, free text
+
+
+def show_table(
+    console: Console,
+    title: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[str]],
+    *,
+    keys: int = 1,
+    caption: str | None = None,
+) -> None:
+    """Print a table whose numbers and ids are never cut, at any width.
+
+    `columns`: (header, kind) with kind NUM (right-aligned, never wrapped), ID (never wrapped)
+    or TEXT (wrapped between words, folded only inside a word longer than the column). When
+    the whole table does not fit the console, it is split into several tables, each
+    repeating the first `keys` columns; when not even that fits, each row is printed as a
+    list of "header: value" lines. Cells are plain text (markup is escaped)."""
+    width = console.width
+    need = [_column_need(h, kind, [r[i] for r in rows]) for i, (h, kind) in enumerate(columns)]
+    if _table_width(need) <= width:
+        console.print(_table(title, columns, rows, range(len(columns)), caption))
+        return
+    head = list(range(min(keys, len(columns))))
+    if len({tuple(r[i] for i in head) for r in rows}) < len(rows):  # keys repeat: number the rows
+        columns = [("#", NUM), *columns]
+        rows = [[str(n), *r] for n, r in enumerate(rows, 1)]
+        need = [cell_len(str(len(rows))), *need]
+        head = [0, *(i + 1 for i in head)]
+    groups: list[list[int]] = []
+    for i in range(len(head), len(columns)):
+        if groups and _table_width([need[j] for j in (*head, *groups[-1], i)]) <= width:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    if all(_table_width([need[j] for j in (*head, *g)]) <= width for g in groups):
+        for n, g in enumerate(groups):
+            part = f"{title} ({n + 1}/{len(groups)})" if len(groups) > 1 else title
+            console.print(_table(part, columns, rows, [*head, *g], caption if n == len(groups) - 1 else None))
+        return
+    console.print(Text(title, style="bold"))
+    for r in rows:
+        for (h, _), v in zip(columns, r):
+            console.print(Text.assemble((f"  {h}: ", "dim"), v))
+        console.print()
+    if caption:
+        console.print(Text(caption))
+
+
+def _column_need(header: str, kind: str, cells: Sequence[str]) -> int:
+    words = [w for c in (header, *cells) for w in str(c).split()] if kind == TEXT else [w for w in header.split()]
+    whole = [cell_len(str(c)) for c in cells] if kind != TEXT else []
+    return max([*(cell_len(w) for w in words), *whole, 1])
+
+
+def _table_width(need: Sequence[int]) -> int:
+    return sum(need) + 3 * len(need) + 1  # padding of 1 each side, one border per column and the last
+
+
+def _table(
+    title: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]], which: Any, caption: str | None
+) -> Table:
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for i in which:
+        h, kind = columns[i]
+        t.add_column(h, justify="right" if kind == NUM else "left", no_wrap=kind != TEXT, overflow="fold")
+    for r in rows:
+        t.add_row(*(Text(str(r[i])) for i in which))
+    return t
+
+
+def phrases(console: Console, parts: Sequence[str], style: str | None = None, sep: str = "  ") -> None:
+    """Phrases filled into lines of the console's width, broken only between phrases."""
+    lines: list[str] = []
+    for p in (p for p in parts if p):
+        if lines and cell_len(lines[-1] + sep + p) <= console.width:
+            lines[-1] += sep + p
+        else:
+            lines.append(p)
+    for line in lines:
+        console.print(Text(line, style=style or ""))
 
 
 def csv_text(header: list[str], rows: list[list[Any]]) -> str:

@@ -14,11 +14,29 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from horizon.optimizer.commands.common import check_writable, instance_argument, money, run, solver_options
-from horizon.optimizer.data.loader import instance_json_schema
+from horizon.models.policies import soft_spec
+from horizon.optimizer.commands.common import (
+    ID,
+    NUM,
+    TEXT,
+    check_writable,
+    dumps,
+    instance_argument,
+    live_progress,
+    money,
+    phrases,
+    run,
+    show_table,
+    solver_options,
+    units,
+)
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import instance_json_schema, load_instance
 from horizon.optimizer.data.schema import Classic
 from horizon.optimizer.errors import InfeasibleError, InputError, SolverError
+from horizon.optimizer.files import write_text
 from horizon.optimizer.pipeline import prepare
 from horizon.optimizer.pipeline import solve as run_solve
 from horizon.optimizer.planning.ph import PHOptions, available, solve_ph
@@ -30,7 +48,17 @@ from horizon.optimizer.solve.result import SolveOptions
 @click.command()
 @instance_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the solution as JSON on stdout (logs go to stderr).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write solution.json and CSV tables to DIR.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Write the solution: a folder gets solution.json and the CSV tables; a .json file the JSON alone.",
+)
+@click.option(
+    "--soft-penalty",
+    type=click.FloatRange(min=0),
+    help="Soft deadlines with this cost per unmet unit (the plan may leave demand unmet, at that price).",
+)
 @click.option("--write-model", type=click.Path(dir_okay=False), help="Write the model the solver gets (.mps or .lp).")
 @click.option(
     "--classic",
@@ -69,6 +97,7 @@ def solve(
     instance: Path | None,
     as_json: bool,
     out: Path | None,
+    soft_penalty: float | None,
     write_model: str | None,
     classic: str | None,
     p: int | None,
@@ -85,7 +114,7 @@ def solve(
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
     if write_model and Path(write_model).suffix.lower() not in (".mps", ".lp"):
         raise click.BadParameter("use a .mps or .lp file name", param_hint="--write-model")
-    check_writable(("--write-model", write_model), ("--out", out))
+    check_writable(("--write-model", write_model), ("-o" if out is not None and is_file_target(out) else "--out", out))
     options = replace(solve_options, write_model=write_model, start=start)
 
     if (p is not None or radius is not None) and classic is None:
@@ -107,7 +136,12 @@ def solve(
                 verbose=options.verbose,
             )
             return _solve_ph(instance, options, ph_options, chosen)
-        solution = run_solve(instance, options, classic=chosen)
+        source: Path | Instance | None = instance
+        if soft_penalty is not None:
+            inst = load_instance(instance)
+            source = Instance(spec=soft_spec(inst.spec, soft_penalty), source=inst.source)
+        with live_progress("solving", currency=_currency(source)):
+            solution = run_solve(source, options, classic=chosen)
         if solution.status == "infeasible":
             raise InfeasibleError(
                 [
@@ -122,7 +156,7 @@ def solve(
             raise SolverError(f"no solution: solver status '{solution.status}' ({solution.message})")
         if out is not None:
             t0 = time.perf_counter()
-            write_solution_dir(solution, out)
+            write_solution(solution, out)
             w = time.perf_counter() - t0
             solution = solution.with_timings(replace(solution.timings, write=w, total=solution.timings.total + w))
         return solution
@@ -131,7 +165,7 @@ def solve(
     if solution is None:  # a non-zero MPI rank under --method ph: rank 0 prints and writes
         return
     if out is not None and method == "ph":
-        write_solution_dir(solution, out)
+        write_solution(solution, out)
     if as_json:
         click.echo(solution.to_json())
     else:
@@ -148,15 +182,60 @@ def _solve_ph(instance: Path | None, options: SolveOptions, ph_options: PHOption
     return solution
 
 
+def _currency(source: Path | Instance | None) -> str:
+    """The instance's currency for the live progress (USD when the file cannot be read yet:
+    the solve reports the problem)."""
+    try:
+        inst = source if isinstance(source, Instance) else load_instance(source)
+    except Exception:  # noqa: BLE001 - the solve itself reports an unreadable instance
+        return "USD"
+    return str(inst.options.currency)
+
+
+def is_file_target(path: Path) -> bool:
+    """`-o PATH` names a file when it ends in a known extension, else a folder."""
+    return path.suffix.lower() in FILE_SUFFIXES
+
+
+FILE_SUFFIXES = (".json", ".csv", ".png", ".svg", ".pdf", ".md", ".html", ".yaml", ".yml")
+
+
+def write_solution(solution: Solution, out: Path) -> None:
+    """`solve -o`: a .json file gets the solution's JSON; a folder, the JSON and CSV tables."""
+    if out.suffix.lower() == ".json":
+        write_text(out, solution.to_json() + "\n")
+    elif is_file_target(out):
+        raise InputError(f"-o {out}: a solution is written to a folder or to a .json file")
+    else:
+        write_solution_dir(solution, out)
+
+
 @click.command()
 @instance_argument
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_context
-def validate(ctx: click.Context, instance: Path | None) -> None:
-    """Check INSTANCE: schema, references, reachability and provable infeasibility."""
-    prep = run(ctx, lambda: prepare(instance))
+def validate(ctx: click.Context, instance: Path | None, as_json: bool) -> None:
+    """Check INSTANCE (default: the bundled UN 2009 instance): schema, references,
+    reachability and provable infeasibility; report the model size."""
+    prep = run(ctx, lambda: prepare(instance), as_json=as_json)
+    if as_json:
+        click.echo(
+            dumps(
+                {
+                    "status": "valid",
+                    "source": str(prep.instance.source),
+                    "name": prep.instance.name,
+                    "counts": prep.instance.summary(),
+                    "eligible_arcs": len(prep.arcs),
+                    "variables": prep.model.n_cols,
+                    "constraints": prep.model.n_rows,
+                }
+            )
+        )
+        return
     console = Console(highlight=False)
     counts = ", ".join(f"{v} {k}" for k, v in prep.instance.summary().items())
-    console.print(f"[green]valid[/]: {prep.instance.source} — {counts}")
+    console.print(Text.assemble(("valid", "green"), f": {prep.instance.source} — {counts}"))
     console.print(
         f"{len(prep.arcs)} eligible dispatch arcs; model has {prep.model.n_cols} variables and {prep.model.n_rows} constraints"
     )
@@ -184,76 +263,92 @@ def solvers(as_json: bool) -> None:
     Console(highlight=False).print(table)
 
 
-def print_summary(solution: Solution, out: Path | None) -> None:
-    console = Console(highlight=False)
+def print_summary(solution: Solution, out: Path | None, console: Console | None = None) -> None:
+    """The solution as tables that keep every id and number whole at any width (80 columns up)."""
+    console = console or Console(highlight=False)
+    cur = solution.currency
     gap = "—" if solution.gap is None else f"{100 * solution.gap:.4g}%"
     if solution.classic:
         shown = ", ".join(
             f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in solution.classic.items() if v is not None
         )
-        console.print(f"classic model: {shown}")
-    console.print(
-        f"[bold]{solution.instance}[/]: [green]{solution.status}[/]  objective {money(solution.objective)}"
-        f"  bound {money(solution.bound)}  gap {gap}  ({solution.solver} {solution.solver_version})"
+        phrases(console, [f"classic model: {shown}"])
+    phrases(
+        console,
+        [
+            f"{solution.instance}: {solution.status}",
+            f"objective {money(solution.objective, cur)}",
+            f"bound {money(solution.bound, cur)}",
+            f"gap {gap}",
+            f"({solution.solver} {solution.solver_version})",
+        ],
+        style="bold",
     )
     t = solution.timings
-    console.print(
-        f"seconds: load {t.load:.2f}  network {t.network:.2f}  build {t.build:.2f}  solve {t.solve:.2f}  "
-        f"write {t.write:.2f}  total {t.total:.2f}"
+    phrases(
+        console,
+        [
+            "seconds:",
+            f"load {t.load:.2f}",
+            f"network {t.network:.2f}",
+            f"build {t.build:.2f}",
+            f"solve {t.solve:.2f}",
+            f"write {t.write:.2f}",
+            f"total {t.total:.2f}",
+        ],
     )
-    costs = Table(title="Cost")
-    costs.add_column("part")
-    costs.add_column("cost", justify="right")
-    for k, v in solution.costs.items():
-        costs.add_row(k, money(v))
-    console.print(costs)
-    console.print(f"Open hubs: {', '.join(solution.open_hubs) or 'none'}")
-    st = Table(title="Stationing")
-    for c in ("hub", "asset type", "units"):
-        st.add_column(c, justify="right" if c == "units" else "left")
-    for r in solution.stationing:
-        st.add_row(r["hub"], r["asset_type"], f"{r['units']:g}")
-    console.print(st)
-    dt = Table(title="Dispatch per scenario")
+    show_table(console, f"Cost ({cur})", [("part", ID), ("cost", NUM)], [[k, money(v)] for k, v in solution.costs.items()])
+    phrases(console, ["Open hubs:", *(f"{h}," for h in solution.open_hubs[:-1]), *(solution.open_hubs[-1:] or ["none"])], sep=" ")
+    show_table(
+        console,
+        "Stationing",
+        [("hub", ID), ("asset type", ID), ("units", NUM)],
+        [[r["hub"], r["asset_type"], units(r["units"])] for r in solution.stationing],
+    )
     by = any(r.get("contributor") for r in solution.dispatch)
-    for c in ("scenario", "hub", "mission", "type", "route", *(("contributor",) if by else ()), "units", "hours", "deadline"):
-        dt.add_column(c, justify="right" if c in ("units", "hours", "deadline") else "left")
+    heads = [
+        ("scenario", ID),
+        ("type", ID),
+        ("units", NUM),
+        ("hub", ID),
+        ("mission", ID),
+        ("route", TEXT),
+        *((("contributor", ID),) if by else ()),
+        ("hours", NUM),
+        ("deadline", NUM),
+    ]
+    rows = []
     for r in solution.dispatch:
         dl = "—" if r["deadline_hours"] is None else f"{r['deadline_hours']:g}"
         route = r["route"] + (f" (lift {r['lift_hub']})" if r.get("lift_hub") not in (None, r["hub"]) else "")
-        extra = (r.get("contributor") or "",) if by else ()
-        dt.add_row(
-            r["scenario"],
-            r["hub"],
-            r["mission"],
-            r["asset_type"],
-            route,
-            *extra,
-            f"{r['units']:g}",
-            f"{r['response_hours']:.1f}",
-            dl,
-        )
-    console.print(dt)
+        extra = [r.get("contributor") or ""] if by else []
+        cells = [r["scenario"], r["asset_type"], units(r["units"]), r["hub"], r["mission"], route, *extra]
+        rows.append([*cells, f"{r['response_hours']:.1f}", dl])
+    show_table(console, "Dispatch per scenario", heads, rows, keys=1)
     if solution.contributions:
-        ct = Table(title="Units per contributor")
-        for c in ("contributor", "hub", "asset type", "units"):
-            ct.add_column(c, justify="right" if c == "units" else "left")
-        for r in solution.contributions:
-            ct.add_row(r["contributor"], r["hub"], r["asset_type"], f"{r['units']:g}")
-        console.print(ct)
+        show_table(
+            console,
+            "Units per contributor",
+            [("contributor", ID), ("hub", ID), ("asset type", ID), ("units", NUM)],
+            [[r["contributor"], r["hub"], r["asset_type"], units(r["units"])] for r in solution.contributions],
+        )
     if solution.service_levels:
-        sl = Table(title="Service levels (tiered demands)")
-        for c in ("scenario", "tier", "units due", "within", "share"):
-            sl.add_column(c, justify="left" if c in ("scenario", "tier") else "right")
-        for r in solution.service_levels:
-            sl.add_row(r["scenario"], r["tier"], f"{r['units_due']:g}", f"{r['units_within']:g}", f"{100 * r['share']:.0f}%")
-        console.print(sl)
+        show_table(
+            console,
+            "Service levels (tiered demands)",
+            [("scenario", ID), ("tier", ID), ("units due", NUM), ("within", NUM), ("share", NUM)],
+            [
+                [r["scenario"], r["tier"], units(r["units_due"]), units(r["units_within"]), f"{100 * r['share']:.0f}%"]
+                for r in solution.service_levels
+            ],
+        )
     if solution.unmet:
-        ut = Table(title="Unmet within deadline (penalised)")
-        for c in ("scenario", "mission", "type", "units"):
-            ut.add_column(c)
-        for r in solution.unmet:
-            ut.add_row(r["scenario"], r["mission"], r["asset_type"], f"{r['units']:g}")
-        console.print(ut)
+        show_table(
+            console,
+            "Unmet within deadline (penalised)",
+            [("scenario", ID), ("mission", ID), ("type", ID), ("units", NUM)],
+            [[r["scenario"], r["mission"], r["asset_type"], units(r["units"])] for r in solution.unmet],
+        )
     if out is not None:
-        console.print(f"written: {out}/solution.json and CSV tables")
+        what = out if out.suffix.lower() == ".json" else f"{out}/solution.json and CSV tables"
+        console.print(Text(f"written: {what}"))

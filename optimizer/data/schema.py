@@ -224,6 +224,9 @@ class Options(Record):
         description="Crisis windows expected per year: scales the probability-weighted crisis cost "
         "so that it is annual like fixed and holding costs.",
     )
+    currency: Annotated[str, Field(min_length=1, max_length=8, pattern=r"^\S+$")] = Field(
+        "USD", description="Currency of every cost in the instance (shown in tables, reports and charts), e.g. USD, EUR."
+    )
     budget: NonNeg | None = Field(None, description="Cap on annual fixed + holding cost.")
     min_hubs: Annotated[int, Field(ge=0)] | None = None
     max_hubs: Annotated[int, Field(ge=0)] | None = None

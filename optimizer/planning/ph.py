@@ -226,7 +226,7 @@ class LocalScenarios:
     def _solve(self, i: int, lower: np.ndarray, upper: np.ndarray) -> tuple[SolveResult, np.ndarray | None]:
         h = self._highs[i]
         if h is None:
-            h = new_highs()
+            h = new_highs(self.options)
             configure(h, self.options)
             h.setOptionValue("mip_heuristic_run_feasibility_jump", False)  # small MIPs: costs more than it saves
             pass_model(h, self.models[i])
@@ -471,7 +471,7 @@ def _allreduce_max(comm: Any | None, values: np.ndarray) -> np.ndarray:
 
 def lp_relaxation(lm: LinearModel, options: SolveOptions) -> tuple[float | None, np.ndarray | None]:
     """`lm`'s LP relaxation: (optimum, a valid lower bound; first-stage values), or Nones."""
-    h = new_highs()
+    h = new_highs(options)
     configure(h, options)
     pass_model(h, lm)
     result, values = solve_relaxation(h, lm)

@@ -254,7 +254,7 @@ class ReusableModel:
         # each point's bounds on a copy of the model (`solve_model`)
         self.h = None
         if self.options.solver == "highs":
-            self.h = new_highs()
+            self.h = new_highs(self.options)
             configure(self.h, self.options)
             pass_model(self.h, self.lm)
         self.build_seconds = time.perf_counter() - t0

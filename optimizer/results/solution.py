@@ -58,6 +58,7 @@ class Solution:
     service_levels: list[dict[str, Any]] = field(default_factory=list)  # per scenario and tier
     contributions: list[dict[str, Any]] = field(default_factory=list)  # units per hub, type and contributor
     source: str = ""  # the instance file solved
+    currency: str = "USD"  # of every cost (the instance's options.currency)
 
     @property
     def ok(self) -> bool:
@@ -74,15 +75,20 @@ class Solution:
     def with_timings(self, timings: Timings) -> Solution:
         return Solution(**{**self.__dict__, "timings": timings})
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self, dtype: Any = None) -> dict[str, pd.DataFrame]:
+        """The rows as data frames; ``dtype=object`` keeps each value as it is (whole units
+        stay ints when written as CSV)."""
         import pandas as pd  # only when tables are asked for: pandas is slow to import
 
+        def frame(rows: Any, columns: list[str]) -> pd.DataFrame:
+            return pd.DataFrame(rows, columns=columns, dtype=dtype)
+
         return {
-            "open_hubs": pd.DataFrame({"hub": self.open_hubs}, columns=["hub"]),
-            "stationing": pd.DataFrame(self.stationing, columns=["hub", "asset_type", "units"]),
-            "dispatch": pd.DataFrame(
+            "open_hubs": frame({"hub": self.open_hubs}, ["hub"]),
+            "stationing": frame(self.stationing, ["hub", "asset_type", "units"]),
+            "dispatch": frame(
                 self.dispatch,
-                columns=[
+                [
                     "scenario",
                     "hub",
                     "mission",
@@ -96,10 +102,10 @@ class Solution:
                     "deadline_hours",
                 ],
             ),
-            "unmet": pd.DataFrame(self.unmet, columns=["scenario", "mission", "asset_type", "units"]),
-            "contributions": pd.DataFrame(self.contributions, columns=["hub", "asset_type", "contributor", "units"]),
-            "service_levels": pd.DataFrame(
-                self.service_levels, columns=["scenario", "tier", "units_due", "units_within", "share"]
+            "unmet": frame(self.unmet, ["scenario", "mission", "asset_type", "units"]),
+            "contributions": frame(self.contributions, ["hub", "asset_type", "contributor", "units"]),
+            "service_levels": frame(
+                self.service_levels, ["scenario", "tier", "units_due", "units_within", "share"]
             ),
         }
 
@@ -110,9 +116,10 @@ def _json_default(o: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _clean(x: float) -> float:
+def _clean(x: float) -> float | int:
+    """A whole number as an int (units are written ``2``, not ``2.0``), else the float."""
     r = round(x)
-    return float(r) if abs(x - r) < VALUE_TOLERANCE else float(x)
+    return int(r) if abs(x - r) < VALUE_TOLERANCE else float(x)
 
 
 def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values: np.ndarray | None, timings: Timings) -> Solution:
@@ -129,6 +136,7 @@ def read_solution(lm: LinearModel, data: ModelData, result: SolveResult, values:
         timings=timings,
         message=result.message,
         source=inst.source,
+        currency=inst.options.currency,
     )
     if values is None:
         return Solution(**base)
@@ -219,7 +227,7 @@ def _service_levels(data: ModelData, x: np.ndarray) -> list[dict[str, Any]]:
             by_scenario.setdefault(d.scenario, []).append(i)
     rows = []
     for s, idx in by_scenario.items():
-        due = float(sum(demands[i].units for i in idx))
+        due = _clean(float(sum(demands[i].units for i in idx)))
         for tier, got in (("deadline", sent_on_time), ("final", sent)):
             within = float(got[idx].sum())
             rows.append({"scenario": s, "tier": tier, "units_due": due, "units_within": _clean(within), "share": within / due})
@@ -230,5 +238,5 @@ def write_solution_dir(solution: Solution, out: Path) -> None:
     """Write solution.json and CSV tables to `out` atomically (all files or none)."""
     with replacing_dir(out) as tmp:
         (tmp / "solution.json").write_text(solution.to_json() + "\n", encoding="utf-8")
-        for name, df in solution.tables().items():
+        for name, df in solution.tables(dtype=object).items():
             df.to_csv(tmp / f"{name}.csv", index=False)

@@ -76,6 +76,11 @@ class Monitor:
                 if listener is not None and listener in self._listeners:
                     self._listeners.remove(listener)
 
+    def restart(self) -> None:
+        """Forget the plan, bound and step (the clock runs on): the next of several solves."""
+        with self._lock:
+            self.step, self.incumbent, self.bound = "", None, None
+
     def report(self, step: str | None = None, *, incumbent: float | None = None, bound: float | None = None) -> None:
         """Tell the listeners; an incumbent only counts when it improves, a bound when it rises."""
         with self._lock:

@@ -76,10 +76,12 @@ class Exchange:
                 objective, values = float(message[1]), message[2]
                 if self.plan is None or objective < self.plan[0]:
                     self.plan = (objective, values)
+                MONITOR.report(incumbent=objective)
                 self.plans_received += 1
             elif kind == "bound":
                 value = float(message[1])
                 self.bound = value if self.bound is None else max(self.bound, value)
+                MONITOR.report(bound=value)
             elif kind == "stop":
                 self.stopped = True
             elif kind == "note":
@@ -100,12 +102,14 @@ class Exchange:
         """A plan feasible for the full model (sent only when it improves on the last)."""
         if math.isfinite(objective) and objective < self._sent_plan:
             self._sent_plan = objective
+            MONITOR.report(incumbent=float(objective))
             self._send(("plan", float(objective), np.asarray(values, dtype=float).copy()))
 
     def send_bound(self, bound: float | None) -> None:
         """A valid lower bound on the full model's optimum (sent when it rises)."""
         if bound is not None and math.isfinite(bound) and bound > self._sent_bound:
             self._sent_bound = float(bound)
+            MONITOR.report(bound=float(bound))
             self._send(("bound", float(bound)))
 
     def send_note(self, text: str) -> None:

@@ -48,6 +48,25 @@ def stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+@contextlib.contextmanager
+def stdout_to_devnull() -> Iterator[None]:
+    """Route C-level stdout to the null device (HiGHS's banner when no log is asked for)."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        yield
+        return
+    saved, null = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(null)
+
+
 def _has_fileno(stream: object) -> bool:
     try:
         stream.fileno()  # type: ignore[attr-defined]
@@ -56,9 +75,12 @@ def _has_fileno(stream: object) -> bool:
         return False
 
 
-def new_highs() -> highspy.Highs:
-    """A silent HiGHS instance (its banner goes to stderr, never stdout)."""
-    with stdout_to_stderr():
+def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
+    """A silent HiGHS instance. HiGHS prints a banner on construction: it goes to stderr
+    when `options` ask for the solver log (``verbose`` or ``log_file``), else nowhere; never
+    to stdout."""
+    loud = options is not None and bool(options.verbose or options.log_file)
+    with stdout_to_stderr() if loud else stdout_to_devnull():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     return h

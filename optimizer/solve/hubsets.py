@@ -61,6 +61,7 @@ import numpy as np
 from horizon.models.linear import LinearModel
 from horizon.models.stages import hub_columns
 from horizon.optimizer.solve.benders import HubsOnlyMaster, Round, master_for
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange
 from horizon.optimizer.solve.highs import configure, highs_version, new_highs, pass_model, run_highs
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
@@ -219,6 +220,8 @@ class _Search:
         helped = self.share is not None and self.share.helper
         while True:
             self.tick(force=True)
+            best = self.best if math.isfinite(self.best) else None
+            MONITOR.report(f"hub-set search: {len(self.queue)} sets left", incumbent=best)
             left = self.left()
             if self.stopped or (left is not None and left <= 0.5):
                 break
@@ -380,7 +383,7 @@ class _HighsMaster:
     same `exclude` / `minimise` as `HubsOnlyMaster`, each round from scratch."""
 
     def __init__(self, lm: LinearModel, options: SolveOptions) -> None:
-        self.h = new_highs()
+        self.h = new_highs(options)
         configure(self.h, SolveOptions(mip_gap=0.0, threads=options.threads, seed=options.seed))
         pass_model(self.h, lm)
         self.ys, others = hub_columns(lm)
@@ -425,7 +428,7 @@ class _Sub:
     `scale` (coefficients of order one rather than the costs' 1e7)."""
 
     def __init__(self, lm: LinearModel, options: SolveOptions) -> None:
-        self.h = new_highs()
+        self.h = new_highs(options)
         # the run's own tolerance: a set solved within ε of its plan v has F(Y) ≥ v(1 − ε)
         configure(self.h, SolveOptions(mip_gap=options.mip_gap, threads=options.threads, seed=options.seed))
         pass_model(self.h, lm)

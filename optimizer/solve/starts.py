@@ -23,6 +23,7 @@ from horizon.models.stages import hub_columns
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.solve.benders import EARLY_GAP as BENDERS_EARLY_GAP
 from horizon.optimizer.solve.benders import master_for
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange
 from horizon.optimizer.solve.highs import (
     configure,
@@ -142,7 +143,7 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
     if started:
         options = resolve_start(options, lm.n_cols, None)
     t0 = time.perf_counter()
-    h = new_highs()
+    h = new_highs(options)
     configure(h, options)
     pass_model(h, lm)
     if options.write_model:
@@ -150,7 +151,8 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
     transfer = time.perf_counter() - t0
     start = find_start(h, lm, options, share) if started else None
     if start is None:
-        with _watching(share, h, plans=mip, inject=mip):
+        MONITOR.report("branch and bound" if mip else "LP")
+        with _watching(share, h, plans=mip, inject=mip, bounds=mip):
             result, values = run_highs(h, mip=mip)
         return replace(result, transfer_seconds=transfer), values
     if start.proven(options.mip_gap):
@@ -182,7 +184,8 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
         )
         values = None
     else:
-        with _watching(share, h, plans=True, inject=True, yield_work=serving):
+        MONITOR.report("branch and bound from the start's plan")
+        with _watching(share, h, plans=True, inject=True, yield_work=serving, bounds=True):
             result, values = run_highs(h, mip=True)
     result, values = _with_start(replace(result, transfer_seconds=transfer), values, start)
     if share is not None and share.assignments:
@@ -214,13 +217,42 @@ def _hub_set_search(
 
 
 @contextlib.contextmanager
-def _watching(share: Exchange | None, h: highspy.Highs, *, plans: bool, inject: bool, yield_work: bool = False) -> Iterator[None]:
-    """`share.watch` for this run, or nothing when the search runs alone."""
-    if share is None:
+def _watching(
+    share: Exchange | None, h: highspy.Highs, *, plans: bool, inject: bool, yield_work: bool = False, bounds: bool = False
+) -> Iterator[None]:
+    """`share.watch` for this run, or nothing when the search runs alone; either way the
+    run's progress goes to `MONITOR`: its incumbents when they are plans of the full model
+    (`plans`), its dual bound when the run is the full model itself (`bounds`)."""
+    with _reporting(h, plans=plans, bounds=bounds):
+        if share is None:
+            yield
+            return
+        with share.watch(h, plans=plans, inject=inject, yield_work=yield_work):
+            yield
+
+
+@contextlib.contextmanager
+def _reporting(h: highspy.Highs, *, plans: bool, bounds: bool) -> Iterator[None]:
+    def on_interrupt(e: Any) -> None:
+        with contextlib.suppress(Exception):  # an exception inside HiGHS ends its run in error
+            _report(e.data_out)
+
+    def _report(out: Any) -> None:
+        primal = float(out.mip_primal_bound) if plans else math.inf
+        dual = float(out.mip_dual_bound)
+        best = min(primal, MONITOR.incumbent if MONITOR.incumbent is not None else math.inf)
+        ok = bounds and math.isfinite(dual) and (not math.isfinite(best) or dual <= best + 1e-6 * max(1.0, abs(best)))
+        MONITOR.report(incumbent=primal if math.isfinite(primal) else None, bound=dual if ok else None)
+
+    subscribed = [(h.cbMipInterrupt, on_interrupt)]
+    for event, fn in subscribed:
+        event.subscribe(fn)
+    try:
         yield
-        return
-    with share.watch(h, plans=plans, inject=inject, yield_work=yield_work):
-        yield
+    finally:
+        for event, fn in subscribed:
+            with contextlib.suppress(Exception):
+                event.unsubscribe(fn)
 
 
 def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
@@ -267,6 +299,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
             met.append((value, hubs))
             hand_over(hubs, value, float(e.data_out.mip_dual_bound), EARLY_GAP)
 
+    MONITOR.report("hubs first: hubs-only relaxation")
     master = master_for(lm, options)
     if master is not None:
 
@@ -298,6 +331,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         + (f", bound {bound:.6g}" if bound is not None else "")
         + f" in {relaxed_s:.1f} s"
     )
+    MONITOR.report("hubs first: plan within the chosen hubs", bound=bound)  # a relaxation's finished bound
     trusted = x is not None and relaxed.gap is not None and relaxed.gap <= HUBS_FIRST_MAX_GAP
     whose = "its"
     start_plan: np.ndarray | None = None
@@ -423,8 +457,10 @@ def lp_neighbourhood_start(h: highspy.Highs, lm: LinearModel, options: SolveOpti
     limit = options.time_limit
     if limit is not None:
         h.setOptionValue("time_limit", 0.4 * float(limit))
+    MONITOR.report("LP relaxation")
     lp, x = solve_relaxation(h, lm)
     lp_s = time.perf_counter() - t0
+    MONITOR.report("LP neighbourhood", bound=lp.objective if lp.status == "optimal" else None)
     if lp.status != "optimal" or x is None:
         restore_options(h, options)
         return Start(None, None, None, time.perf_counter() - t0, f"start: LP relaxation {lp.status} after {lp_s:.1f} s, none")
