@@ -101,6 +101,21 @@ def comparison_spec(
     return out
 
 
+def unlimited_spec(spec: InstanceSpec) -> InstanceSpec:
+    """`spec` without fleet limits, hub space limits and pledge limits (each contributor
+    pledges as many units of a type as all demands ask for): what a policy would need."""
+    types = [t.model_copy(update={"fleet_limit": None}) for t in spec.asset_types]
+    hubs = [h.model_copy(update={"capacity": None}) for h in spec.hubs]
+    demanded: dict[str, float] = {}
+    for d in [d for s in spec.scenarios for d in s.demands] + list(spec.demands):
+        demanded[d.type] = demanded.get(d.type, 0.0) + float(d.units)
+    contributors = [
+        c.model_copy(update={"units": {t: max(float(u), demanded.get(t, 0.0)) for t, u in c.units.items()}})
+        for c in spec.contributors
+    ]
+    return spec.model_copy(update={"asset_types": types, "hubs": hubs, "contributors": contributors})
+
+
 def policy_spec(base: InstanceSpec, policy: str) -> InstanceSpec:
     """The instance a policy solves (only single-hub changes options: at most one hub)."""
     check_policy(policy)

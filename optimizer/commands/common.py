@@ -127,9 +127,7 @@ def solver_options(per: str = "") -> Callable[[Callable[..., Any]], Callable[...
                 click.option("--threads", type=click.IntRange(min=1), help="Solver threads."),
                 click.option("--seed", type=int, help="Solver random seed."),
                 click.option("-v", "--verbose", is_flag=True, help="Show the solver log (on stderr)."),
-                click.option(
-                    "-q", "--quiet", is_flag=True, help="No live progress and no solver log (errors and results only)."
-                ),
+                click.option("-q", "--quiet", is_flag=True, help="No live progress and no solver log (errors and results only)."),
                 click.option("--no-progress", is_flag=True, help="No live progress (on a terminal it is shown on stderr)."),
                 click.option("--log-file", type=click.Path(dir_okay=False), help="Write the solver log to this file."),
             )
@@ -157,6 +155,28 @@ def check_writable(*targets: tuple[str, str | Path | None]) -> None:
                 raise click.BadParameter(f"'{blocking}' is a file, not a folder", param_hint=hint)
         elif not path.parent.is_dir():
             raise click.BadParameter(f"folder '{path.parent}' does not exist", param_hint=hint)
+
+
+# --- -o/--out: one meaning everywhere ------------------------------------------------------
+FILE_SUFFIXES = (".json", ".csv", ".png", ".svg", ".pdf", ".md", ".html", ".yaml", ".yml")
+
+
+def out_option(help_text: str, *, required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-o/--out PATH``: where a command writes. A path ending in a file extension (.json,
+    .csv, .png, ...) is a file of that kind; any other path is a folder (created)."""
+    return click.option("-o", "--out", type=click.Path(path_type=Path), required=required, help=help_text)
+
+
+def out_file(out: Path | None, allowed: Sequence[str]) -> str | None:
+    """The kind of file `out` names ('.csv', ...), None for a folder; exit 2 on a file kind
+    the command does not write."""
+    if out is None or out.suffix.lower() not in FILE_SUFFIXES:
+        return None
+    kind = out.suffix.lower()
+    if kind not in allowed:
+        raise click.BadParameter(f"{out}: write a folder or a {', '.join(allowed)} file", param_hint="-o/--out")
+    check_writable(("-o", out))
+    return kind
 
 
 # --- output helpers -----------------------------------------------------------------------
@@ -309,7 +329,7 @@ def show_table(
     width = console.width
     need = [_column_need(h, kind, [r[i] for r in rows]) for i, (h, kind) in enumerate(columns)]
     if _table_width(need) <= width:
-        console.print(_table(title, columns, rows, range(len(columns)), caption))
+        console.print(_table(title, columns, rows, range(len(columns)), caption, need, width))
         return
     head = list(range(min(keys, len(columns))))
     if len({tuple(r[i] for i in head) for r in rows}) < len(rows):  # keys repeat: number the rows
@@ -326,7 +346,7 @@ def show_table(
     if all(_table_width([need[j] for j in (*head, *g)]) <= width for g in groups):
         for n, g in enumerate(groups):
             part = f"{title} ({n + 1}/{len(groups)})" if len(groups) > 1 else title
-            console.print(_table(part, columns, rows, [*head, *g], caption if n == len(groups) - 1 else None))
+            console.print(_table(part, columns, rows, [*head, *g], caption if n == len(groups) - 1 else None, need, width))
         return
     console.print(Text(title, style="bold"))
     for r in rows:
@@ -347,13 +367,43 @@ def _table_width(need: Sequence[int]) -> int:
     return sum(need) + 3 * len(need) + 1  # padding of 1 each side, one border per column and the last
 
 
+def _widths(columns: Sequence[tuple[str, str]], cells: Sequence[Sequence[str]], need: Sequence[int], width: int) -> list[int]:
+    """Column widths: each its minimum (`need`), then the space left shared among text
+    columns up to their natural width (so rich never has to shrink a column)."""
+    natural = [max([cell_len(h), *(cell_len(str(c)) for c in col)]) for (h, _), col in zip(columns, cells)]
+    widths = list(need)
+    spare = width - _table_width(widths)
+    if columns and columns[0][1] == TEXT:  # the row labels first, up to a readable width
+        grow = max(0, min(natural[0], 26) - widths[0], 0)
+        widths[0] += min(grow, max(spare, 0))
+        spare -= min(grow, max(spare, 0))
+    while spare > 0:
+        short = [i for i, (_, kind) in enumerate(columns) if kind == TEXT and widths[i] < natural[i]]
+        if not short:
+            break
+        for i in short:
+            if spare <= 0:
+                break
+            widths[i] += 1
+            spare -= 1
+    return widths
+
+
 def _table(
-    title: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]], which: Any, caption: str | None
+    title: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[str]],
+    which: Any,
+    caption: str | None,
+    need: Sequence[int],
+    width: int,
 ) -> Table:
     t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
-    for i in which:
+    widths = _widths([columns[i] for i in which], [[r[i] for r in rows] for i in which], [need[i] for i in which], width)
+    for w, i in zip(widths, which):
         h, kind = columns[i]
-        t.add_column(h, justify="right" if kind == NUM else "left", no_wrap=kind != TEXT, overflow="fold")
+        justify = "right" if kind == NUM else "left"
+        t.add_column(h, justify=justify, no_wrap=kind != TEXT, overflow="fold", width=w)
     for r in rows:
         t.add_row(*(Text(str(r[i])) for i in which))
     return t

@@ -13,17 +13,26 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from horizon.models.policies import POLICIES
 from horizon.optimizer.commands.common import (
+    ID,
+    NUM,
+    TEXT,
+    check_writable,
     csv_text,
     dumps,
     err_console,
     instance_argument,
+    money,
     num,
+    out_file,
+    out_option,
+    phrases,
     progress,
     run,
+    show_table,
     solver_options,
 )
 from horizon.optimizer.data.loader import load_instance
@@ -31,7 +40,7 @@ from horizon.optimizer.data.writer import write_instance
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.files import write_text
 from horizon.optimizer.planning.charts import plot_comparison, plot_sweep
-from horizon.optimizer.planning.tools import compare_policies
+from horizon.optimizer.planning.tools import compare_policies, default_soft_penalty
 from horizon.optimizer.planning.tools import marginal as run_marginal
 from horizon.optimizer.planning.tools import sweep as run_sweep
 from horizon.optimizer.results.report import (
@@ -86,6 +95,10 @@ MONEY_ROWS = ("total cost", "cost: ", "savings vs dedicated")
     type=click.Path(file_okay=False, path_type=Path),
     help="Write DIR/<policy>/ solution directories (for plot and report).",
 )
+@out_option(
+    "A folder (comparison.csv, comparison.json, compare.png and a solution folder per policy), "
+    "or one file: .csv (the table), .json, or a chart (.png/.svg/.pdf)."
+)
 @solver_options(" per solve")
 @click.pass_context
 def compare(
@@ -101,6 +114,7 @@ def compare(
     as_json: bool,
     plot_path: Path | None,
     save_solutions: Path | None,
+    out: Path | None,
     solve_options: SolveOptions,
 ) -> None:
     """Compare pooling policies on INSTANCE side by side (default: the bundled UN 2009 instance).
@@ -113,10 +127,19 @@ def compare(
 
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
     options = solve_options
+    kind = out_file(out, (".csv", ".json", ".png", ".svg", ".pdf"))
+    if out is not None:
+        if kind == ".csv":
+            csv_path = out
+        elif kind in (".png", ".svg", ".pdf"):
+            plot_path = out
+        elif kind is None:
+            check_writable(("--out", out))
+            csv_path, plot_path, save_solutions = out / "comparison.csv", out / "compare.png", out
 
     def work() -> Any:
         inst = load_instance(instance)
-        with progress("compare", True) as tick:
+        with progress("compare", currency=inst.options.currency) as tick:
             comp = compare_policies(
                 inst,
                 chosen,
@@ -135,6 +158,8 @@ def compare(
             plot_comparison(comp, plot_path)
         if save_solutions is not None:
             _save_comparison(comp, save_solutions)
+        if kind == ".json":
+            write_text(out, dumps(comp.to_dict()) + "\n")
         return comp
 
     comp = run(ctx, work, as_json=as_json)
@@ -142,9 +167,9 @@ def compare(
         click.echo(dumps(comp.to_dict()))
     else:
         _print_comparison(comp)
-        for p in (csv_path, plot_path, save_solutions):
-            if p is not None:
-                err_console.print(f"written: {p}")
+        written = [out] if kind == ".json" else [p for p in (csv_path, plot_path, save_solutions) if p is not None]
+        for p in dict.fromkeys(written):
+            err_console.print(Text(f"written: {p}"))
     if not any(o.ok for o in comp.outcomes):
         sys.exit(3)
 
@@ -162,42 +187,48 @@ def _save_comparison(comp: Any, folder: Path) -> None:
     write_text(folder / "comparison.json", dumps(comp.to_dict()) + "\n")
 
 
-def _print_comparison(comp: Any) -> None:
-    console = Console(highlight=False)
+def _print_comparison(comp: Any, console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    cur = comp.base.options.currency
     pols = [o.policy for o in comp.outcomes]
-    t = Table(title=f"{comp.base.name}: pooling policies", title_justify="left")
-    t.add_column("")
-    for p in pols:
-        t.add_column(p, justify="right")
     notes: list[tuple[str, str]] = []
+    rows: list[list[str]] = []
     for label, vals in comp.table():
         if label == "note":
             notes = [(p, v) for p, v in zip(pols, vals) if v]
             continue
-        if label == "open hubs":
-            t.add_row(label, *[v or "—" for v in vals])
-            continue
-        money = label.startswith(MONEY_ROWS) and "%" not in label
-        if label == "gap":
+        money_row = (label.startswith(MONEY_ROWS) or label.startswith("would cost")) and "%" not in label
+        if label in ("open hubs",) or label.startswith("would need"):
+            cells = [v or "—" for v in vals]
+        elif label == "gap":
             cells = ["—" if v is None else "0%" if v < 1e-9 else f"{100 * v:.3g}%" for v in vals]
         elif label.endswith("(%)"):
             cells = ["—" if v is None else f"{v:.1f}" for v in vals]
+        elif money_row:
+            cells = [money(v) for v in vals]
         else:
-            cells = [num(v, money) for v in vals]
-        style = "bold" if label in ("status", "total cost") else None
-        t.add_row(label, *cells, style=style)
-    console.print(t)
+            cells = [num(v) for v in vals]
+        rows.append([label, *cells])
+    kinds = [("", TEXT), *((p, TEXT) for p in pols)]
     s = comp.settings
+    caption = None
     if s.get("mission_hubs_added"):
-        console.print(
-            f"mission hubs added for a fair comparison: {len(s['mission_hubs_added'])} "
-            f"(fixed cost {s['mission_hub_fixed_cost']:,.0f} each); existing hubs "
-            + ("kept open" if s.get("keep_existing") else "relaxed to candidates")
+        caption = (
+            f"Mission hubs added: {len(s['mission_hubs_added'])} missions may hold a reserve under every policy "
+            f"({money(s['mission_hub_fixed_cost'], cur)} a year each), so that dedicated and regional reserves "
+            "have somewhere to stand; existing hubs " + ("kept open" if s.get("keep_existing") else "relaxed to candidates") + "."
         )
+        if s.get("pooled_without_mission_hubs") is not None:
+            caption += f" Pooled without them: {money(s['pooled_without_mission_hubs'], cur)} (as `horizon solve`)."
+        caption += " --no-mission-hubs compares the hubs of the instance only."
+    if any(o.needs is not None for o in comp.outcomes):
+        lifted = " Infeasible policies: what they would cost and need without fleet and hub space limits (savings use that cost)."
+        caption = (caption or "") + lifted
+    show_table(console, f"{comp.base.name}: pooling policies (costs in {cur} a year)", kinds, rows, caption=caption)
     for p, note in notes:
-        console.print(f"[bold]{p}[/]:", soft_wrap=True)
+        console.print(Text(f"{p}:", style="bold"))
         for reason in note.split("; "):
-            console.print(f"  - {reason}", soft_wrap=True, markup=False)
+            console.print(Text(f"  - {reason}"))
 
 
 # --- sweep --------------------------------------------------------------------------------
@@ -219,20 +250,22 @@ def _parse_values(values: str | None, start: float | None, stop: float | None, s
 
 @click.command()
 @instance_argument
-@click.option("--param", required=True, help="deadline-scale, budget, hubs or fleet:TYPE.")
+@click.option(
+    "--param",
+    default="deadline-scale",
+    show_default=True,
+    help="deadline-scale, budget, hubs or fleet:TYPE.",
+)
 @click.option("--values", help="Comma-separated values (e.g. 0.5,1,1.5,2).")
 @click.option("--from", "start", type=float, help="First value (with --to and --steps).")
 @click.option("--to", "stop", type=float, help="Last value.")
 @click.option("--steps", type=click.IntRange(min=1), help="Number of values from --from to --to [7].")
-@click.option(
-    "-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for sweep.csv and sweep.png."
-)
+@out_option("A folder (sweep.csv and sweep.png), or one file: .csv, .json, or the chart (.png/.svg/.pdf).")
 @click.option("--soft-penalty", type=click.FloatRange(min=0), help="Soft deadlines with this cost per unmet unit.")
 @click.option(
     "--hard", is_flag=True, help="Keep hard deadlines in a budget sweep (points below the needed budget are infeasible)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the points as JSON on stdout.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
 @solver_options(" per solve")
 @click.pass_context
 def sweep(
@@ -243,14 +276,14 @@ def sweep(
     start: float | None,
     stop: float | None,
     steps: int | None,
-    out: Path,
+    out: Path | None,
     soft_penalty: float | None,
     hard: bool,
     as_json: bool,
-    no_progress: bool,
     solve_options: SolveOptions,
 ) -> None:
-    """Re-solve INSTANCE over a parameter and write the trade-off (sweep.csv, sweep.png).
+    """Re-solve INSTANCE over a parameter (default: deadline-scale) and show the trade-off;
+    -o writes it (sweep.csv, sweep.png).
 
     The model is built once; each point changes bounds or right-hand sides and starts from
     the previous point's plan. Exit 0 when at least one point is solved, 3 when none is.
@@ -258,53 +291,72 @@ def sweep(
 
     vals = _parse_values(values, start, stop, steps)
     options = solve_options
+    kind = out_file(out, (".csv", ".json", ".png", ".svg", ".pdf"))
+    if out is not None and kind is None:
+        check_writable(("--out", out))
+    written: list[Path] = []
 
     def work() -> Any:
         inst = load_instance(instance)
-        with progress(f"sweep {param}", not no_progress) as tick:
+        with progress(f"sweep {param}", currency=inst.options.currency) as tick:
             result = run_sweep(inst, param, vals, options, soft_penalty=soft_penalty, hard=hard, progress=tick)
         rows = result.rows()
-        out.mkdir(parents=True, exist_ok=True)
         header = list(rows[0]) if rows else ["param", "value", "status"]
-        write_text(out / "sweep.csv", csv_text(header, [[r[h] for h in header] for r in rows]))
-        plot_sweep(result, out / "sweep.png")
+        text = csv_text(header, [[r[h] for h in header] for r in rows])
+        if out is None:
+            return result
+        if kind is None:
+            out.mkdir(parents=True, exist_ok=True)
+            write_text(out / "sweep.csv", text)
+            written.extend([out / "sweep.csv", plot_sweep(result, out / "sweep.png")])
+        elif kind == ".csv":
+            written.append(write_text(out, text))
+        elif kind == ".json":
+            write_text(out, dumps(_sweep_json(result)) + "\n")
+            written.append(out)
+        else:
+            written.append(plot_sweep(result, out))
         return result
 
     result = run(ctx, work, as_json=as_json)
     rows = result.rows()
     if as_json:
-        click.echo(
-            dumps(
-                {
-                    "instance": result.instance.name,
-                    "param": result.param,
-                    "notes": result.notes,
-                    "builds": result.builds,
-                    "solves": result.solves,
-                    "x_metric": result.x_metric,
-                    "y_metric": result.y_metric,
-                    "points": rows,
-                }
-            )
-        )
+        click.echo(dumps(_sweep_json(result)))
     else:
         console = Console(highlight=False)
-        t = Table(title=f"{result.instance.name}: sweep of {param}", title_justify="left")
+        cur = result.instance.options.currency
         cols = ["value", "status", "total_cost", "annual_cost", "coverage_pct", "mean_response_hours", "hubs_used", "pareto"]
         heads = ["value", "status", "total cost", "fixed + holding", "met in time (%)", "mean resp. (h)", "hubs", "Pareto"]
-        for c, h in zip(cols, heads):
-            t.add_column(h, justify="left" if c == "status" else "right")
+        kinds = [NUM, ID, NUM, NUM, NUM, NUM, NUM, ID]
+        has_notes = any(r["note"] for r in rows)
+        table_rows = []
         for r in rows:
-            cells = [num(r[c], money=c in ("total_cost", "annual_cost")) for c in cols]
-            cells[0] = f"{r['value']:,.0f}" if param == "budget" else f"{r['value']:g}"
-            t.add_row(*cells)
-        console.print(t)
+            cells = [money(r[c]) if c in ("total_cost", "annual_cost") else num(r[c]) for c in cols]
+            cells[0] = money(r["value"]) if param == "budget" else f"{r['value']:g}"
+            table_rows.append(cells + ([r["note"] or ""] if has_notes else []))
+        columns = [(h, k) for h, k in zip(heads, kinds)] + ([("why", TEXT)] if has_notes else [])
+        show_table(console, f"{result.instance.name}: sweep of {param} (costs in {cur} a year)", columns, table_rows, keys=2)
         for n in result.notes:
-            console.print(f"note: {n}")
+            console.print(Text(f"note: {n}"))
         built = "model built once" if result.builds == 1 else f"model built {result.builds} times"
-        console.print(f"{built}, solved {result.solves} time(s); written: {out / 'sweep.csv'}, {out / 'sweep.png'}")
+        where = f"; written: {', '.join(str(p) for p in written)}" if written else ""
+        console.print(Text(f"{built}, solved {result.solves} time(s){where}"))
     if not any(r["status"] in ("optimal", "feasible") for r in rows):
         sys.exit(3)
+
+
+def _sweep_json(result: Any) -> dict[str, Any]:
+    return {
+        "instance": result.instance.name,
+        "param": result.param,
+        "currency": result.instance.options.currency,
+        "notes": result.notes,
+        "builds": result.builds,
+        "solves": result.solves,
+        "x_metric": result.x_metric,
+        "y_metric": result.y_metric,
+        "points": result.rows(),
+    }
 
 
 # --- marginal -----------------------------------------------------------------------------
@@ -314,9 +366,15 @@ def sweep(
 @click.option("--hub", "hubs", multiple=True, help="Hub to toggle open/closed (repeat).")
 @click.option("--hubs", "all_hubs", is_flag=True, help="Toggle every hub, and value one more / one fewer hub.")
 @click.option("--soft-penalty", type=click.FloatRange(min=0), help="Soft deadlines with this cost per unmet unit.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as CSV.")
+@click.option(
+    "--hard",
+    is_flag=True,
+    help="Keep hard deadlines (one fewer unit is then often just 'infeasible'); by default they are made soft "
+    "at a coverage-first penalty, so that one fewer unit shows what it leaves unmet.",
+)
+@out_option("A folder (marginal.csv and marginal.json), or one file: .csv or .json.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), hidden=True, help="Old name of -o FILE.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON on stdout.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
 @solver_options(" per solve")
 @click.pass_context
 def marginal(
@@ -326,9 +384,10 @@ def marginal(
     hubs: tuple[str, ...],
     all_hubs: bool,
     soft_penalty: float | None,
+    hard: bool,
+    out: Path | None,
     csv_path: Path | None,
     as_json: bool,
-    no_progress: bool,
     solve_options: SolveOptions,
 ) -> None:
     """What one more (or one fewer) unit of an asset type, or hub, changes in cost and coverage.
@@ -339,78 +398,110 @@ def marginal(
     """
 
     options = solve_options
+    kind = out_file(out, (".csv", ".json"))
+    if out is not None and kind is None:
+        check_writable(("--out", out))
+    if kind == ".csv":
+        csv_path = out
+    written: list[Path] = []
+    softened: list[float] = []
 
     def work() -> Any:
         inst = load_instance(instance)
         hub_list = [h.node for h in inst.hubs] if all_hubs else list(hubs)
         types = list(assets) if assets else (None if not (hubs or all_hubs) else [])
-        with progress("marginal", not no_progress) as tick:
+        penalty = soft_penalty
+        if penalty is None and not hard and inst.options.deadlines == "hard":
+            penalty = default_soft_penalty(inst)
+            softened.append(penalty)
+        with progress("marginal", currency=inst.options.currency) as tick:
             res = run_marginal(
                 inst,
                 types,
                 hub_list,
                 options,
                 hub_count_rows=not (assets or hubs) or all_hubs,
-                soft_penalty=soft_penalty,
+                soft_penalty=penalty,
                 progress=tick,
             )
+        rows = [r.to_dict() for r in res.rows]
+        header = ["item", "change", "contributor", "status", "total_cost", "delta_cost", "coverage_pct", "delta_coverage_pp"]
+        text = csv_text([*header, "detail"], [[r[h] for h in (*header, "detail")] for r in rows])
         if csv_path is not None:
-            rows = [r.to_dict() for r in res.rows]
-            header = [
-                "item",
-                "change",
-                "contributor",
-                "status",
-                "total_cost",
-                "delta_cost",
-                "coverage_pct",
-                "delta_coverage_pp",
-                "detail",
-            ]
-            write_text(csv_path, csv_text(header, [[r[h] for h in header] for r in rows]))
+            written.append(write_text(csv_path, text))
+        if kind == ".json":
+            written.append(write_text(out, dumps(_marginal_json(res)) + "\n"))
+        if out is not None and kind is None:
+            out.mkdir(parents=True, exist_ok=True)
+            written.append(write_text(out / "marginal.csv", text))
+            written.append(write_text(out / "marginal.json", dumps(_marginal_json(res)) + "\n"))
         return res
 
     res = run(ctx, work, as_json=as_json)
     if as_json:
-        click.echo(
-            dumps(
-                {
-                    "instance": res.instance.name,
-                    "baseline": res.baseline,
-                    "solves": res.solves,
-                    "rows": [r.to_dict() for r in res.rows],
-                    "ask_first": [r.item for r in res.ranking()],
-                }
-            )
-        )
+        click.echo(dumps(_marginal_json(res)))
         return
     console = Console(highlight=False)
     b = res.baseline
-    console.print(
-        f"[bold]{res.instance.name}[/]: baseline {b['status']}, total cost {b['total_cost']:,.0f}, "
-        f"demand met in time {b['coverage_pct']:.1f} %, hubs {' '.join(b['open_hubs'])}"
+    cur = res.instance.options.currency
+    phrases(
+        console,
+        [
+            f"{res.instance.name}: baseline {b['status']},",
+            f"total cost {money(b['total_cost'], cur)},",
+            f"demand met in time {b['coverage_pct']:.1f} %,",
+            f"hubs {' '.join(b['open_hubs'])}",
+        ],
+        sep=" ",
     )
-    t = Table(title="Marginal values (re-solved)", title_justify="left")
-    for h in ("item", "change", "status", "total cost", "Δ cost", "met in time (%)", "Δ (pp)", "what changes"):
-        t.add_column(h, justify="right" if h in ("total cost", "Δ cost", "met in time (%)", "Δ (pp)") else "left")
+    rows = []
     for r in res.rows:
-        dc = "—" if r.delta_cost is None else f"{r.delta_cost:+,.0f}"
+        dc = "—" if r.delta_cost is None else f"{r.delta_cost:+,.2f}"
         dp = "—" if r.delta_coverage_pp is None else f"{r.delta_coverage_pp:+.1f}"
         cov = "—" if r.coverage_pct is None else f"{r.coverage_pct:.1f}"
-        t.add_row(r.item, r.change, r.status, num(r.total_cost, True), dc, cov, dp, r.detail)
-    console.print(t)
+        rows.append([r.item, r.change, r.status, money(r.total_cost), dc, cov, dp, r.detail])
+    columns = [
+        ("item", ID),
+        ("change", TEXT),
+        ("status", ID),
+        ("total cost", NUM),
+        ("Δ cost", NUM),
+        ("met in time (%)", NUM),
+        ("Δ (pp)", NUM),
+        ("what changes, or why not", TEXT),
+    ]
+    caption = None
+    if softened:
+        caption = (
+            f"Deadlines made soft at {money(softened[0], cur)} per unit left unmet (coverage first): "
+            "one fewer unit shows what it leaves unmet, and Δ cost includes that penalty. --hard keeps them hard."
+        )
+    show_table(console, f"Marginal values (re-solved; costs in {cur} a year)", columns, rows, keys=2, caption=caption)
     rank = [r for r in res.ranking() if (r.delta_cost or 0) < -1e-6 or (r.delta_coverage_pp or 0) > 1e-9]
     if rank:
 
         def what(r: Any) -> str:
-            saving = f"{r.delta_cost:+,.0f}" + (f", {r.delta_coverage_pp:+.1f} pp met in time" if r.delta_coverage_pp else "")
+            saving = f"{r.delta_cost:+,.2f} {cur}" + (
+                f", {r.delta_coverage_pp:+.1f} pp met in time" if r.delta_coverage_pp else ""
+            )
             return f"{r.item[6:]}" + (f" from {r.contributor}" if r.contributor else "") + f" ({saving})"
 
-        console.print("Ask contributors first for: " + ", ".join(what(r) for r in rank))
+        console.print(Text("Ask contributors first for: " + ", ".join(what(r) for r in rank)))
     else:
         console.print("No single extra unit of the types valued lowers the cost or raises coverage.")
-    if csv_path is not None:
-        err_console.print(f"written: {csv_path}")
+    for p in written:
+        err_console.print(Text(f"written: {p}"))
+
+
+def _marginal_json(res: Any) -> dict[str, Any]:
+    return {
+        "instance": res.instance.name,
+        "currency": res.instance.options.currency,
+        "baseline": res.baseline,
+        "solves": res.solves,
+        "rows": [r.to_dict() for r in res.rows],
+        "ask_first": [r.item for r in res.ranking()],
+    }
 
 
 # --- plot and report ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from horizon.models.policies import soft_spec
 from horizon.optimizer.commands.common import (
+    FILE_SUFFIXES,
     ID,
     NUM,
     TEXT,
@@ -195,9 +196,6 @@ def _currency(source: Path | Instance | None) -> str:
 def is_file_target(path: Path) -> bool:
     """`-o PATH` names a file when it ends in a known extension, else a folder."""
     return path.suffix.lower() in FILE_SUFFIXES
-
-
-FILE_SUFFIXES = (".json", ".csv", ".png", ".svg", ".pdf", ".md", ".html", ".yaml", ".yml")
 
 
 def write_solution(solution: Solution, out: Path) -> None:

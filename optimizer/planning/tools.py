@@ -40,6 +40,7 @@ from horizon.models.policies import (
     policy_spec,
     restrict_arcs,
     soft_spec,
+    unlimited_spec,
 )
 from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.data.instance import Instance
@@ -78,6 +79,7 @@ class PolicyOutcome:
     solution: Solution | None
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    needs: PolicyOutcome | None = None  # infeasible: the same policy without fleet and hub space limits
 
     @property
     def status(self) -> str:
@@ -137,14 +139,65 @@ class Comparison:
                 m = {"status": o.status, "total_cost": None, "costs": {}, "units": {}, "open_hubs": []}
             m["reasons"] = list(o.reasons)
             m["seconds"] = o.seconds
+            m["would_need"] = self.would_need(o)
             out[o.policy] = m
-        ded = out.get("dedicated", {}).get("total_cost")
+
+        # savings compare what each policy costs, or would cost with the limits lifted
+        def cost_of(m: dict[str, Any]) -> float | None:
+            if m.get("total_cost") is not None:
+                return m["total_cost"]
+            return (m.get("would_need") or {}).get("total_cost")
+
+        ded = cost_of(out["dedicated"]) if "dedicated" in out else None
         for m in out.values():
-            cost = m.get("total_cost")
+            cost = cost_of(m)
             ok = ded is not None and cost is not None
             m["savings_vs_dedicated"] = ded - cost if ok else None
             m["savings_vs_dedicated_pct"] = 100.0 * (ded - cost) / ded if ok and ded else None
         return out
+
+    def would_need(self, o: PolicyOutcome) -> dict[str, Any] | None:
+        """What an infeasible policy needs (its solve without fleet and hub space limits):
+        total cost, units per type beyond each fleet limit, hub space beyond each hub's."""
+        n = o.needs
+        if n is None:
+            return None
+        if not n.ok:
+            return {"status": n.status, "total_cost": None, "fleet": {}, "pledges": {}, "space": {}, "reasons": list(n.reasons)}
+        assert n.solution is not None
+        m = solution_metrics(n.instance, n.solution)
+        limits = {t.id: t.fleet_limit for t in self.base.spec.asset_types}
+        fleet = {
+            t: {"units": u, "limit": limits[t]}
+            for t, u in m["units"].items()
+            if limits.get(t) is not None and u > limits[t] + 1e-6
+        }
+        pledged: dict[str, float] = {}
+        for c in self.base.spec.contributors:
+            for t, u in c.units.items():
+                pledged[t] = pledged.get(t, 0.0) + float(u)
+        given: dict[str, float] = {}
+        for r in n.solution.contributions:
+            given[r["asset_type"]] = given.get(r["asset_type"], 0.0) + float(r["units"])
+        pledges = {t: {"units": u, "pledged": pledged[t]} for t, u in given.items() if t in pledged and u > pledged[t] + 1e-6}
+        space_of = {t.id: t.space for t in self.base.spec.asset_types}
+        capacity = {h.node: h.capacity for h in self.base.spec.hubs}
+        used: dict[str, float] = {}
+        for r in n.solution.stationing:
+            used[r["hub"]] = used.get(r["hub"], 0.0) + float(r["units"]) * space_of.get(r["asset_type"], 1.0)
+        space = {
+            h: {"space": v, "capacity": capacity[h]}
+            for h, v in used.items()
+            if capacity.get(h) is not None and v > float(capacity[h]) + 1e-6  # type: ignore[arg-type]
+        }
+        return {
+            "status": n.status,
+            "total_cost": m["total_cost"],
+            "units": m["units"],
+            "fleet": fleet,
+            "pledges": pledges,
+            "space": space,
+        }
 
     def table(self) -> list[tuple[str, list[Any]]]:
         """(metric label, one value per policy) rows — the side-by-side table."""
@@ -167,12 +220,39 @@ class Comparison:
             ("worst response (h)", [m.get("worst_response_hours") for m in cols]),
             ("hubs used", [m.get("hubs_used") for m in cols]),
             ("open hubs", [" ".join(m.get("open_hubs", [])) or None for m in cols]),
+            *self._need_rows(cols),
             ("savings vs dedicated", [m.get("savings_vs_dedicated") for m in cols]),
             ("savings vs dedicated (%)", [m.get("savings_vs_dedicated_pct") for m in cols]),
             ("gap", [m.get("gap") for m in cols]),
             ("note", ["; ".join(m["reasons"]) or None for m in cols]),
         ]
         return rows
+
+    @staticmethod
+    def _need_rows(cols: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+        """For infeasible policies: what they would cost and need with the limits lifted."""
+        needs = [m.get("would_need") for m in cols]
+        if not any(needs):
+            return []
+
+        def fleet(w: dict[str, Any] | None) -> str | None:
+            if not w or w.get("total_cost") is None:
+                return None
+            over = [f"{t} {v['units']:g} (limit {v['limit']:g})" for t, v in w["fleet"].items()]
+            over += [f"{t} {v['units']:g} pledged (now {v['pledged']:g})" for t, v in w.get("pledges", {}).items()]
+            return ", ".join(over) or "within limits"
+
+        def space(w: dict[str, Any] | None) -> str | None:
+            if not w or w.get("total_cost") is None:
+                return None
+            over = [f"{h} {v['space']:g} (holds {v['capacity']:g})" for h, v in w["space"].items()]
+            return ", ".join(over) or "within limits"
+
+        return [
+            ("would cost, limits lifted", [None if not w else w.get("total_cost") for w in needs]),
+            ("would need: fleet", [fleet(w) for w in needs]),
+            ("would need: hub space", [space(w) for w in needs]),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,18 +291,40 @@ def compare_policies(
         fleet_limits=fleet_limits,
     )
     base = Instance(spec=spec, source=instance.source)
+    limited = any(t.fleet_limit is not None for t in spec.asset_types) or any(h.capacity is not None for h in spec.hubs)
     outcomes = []
     for i, p in enumerate(dict.fromkeys(policies)):
         if progress:
             progress(i, len(policies), p)
-        outcomes.append(solve_policy(base, p, options))
+        outcome = solve_policy(base, p, options)
+        if not outcome.ok and limited:
+            if progress:
+                progress(i, len(policies), f"{p}, limits lifted")
+            lifted = Instance(spec=unlimited_spec(spec), source=instance.source)
+            outcome = replace(outcome, needs=solve_policy(lifted, p, options))
+        outcomes.append(outcome)
+    added = [h.node for h in spec.hubs if h.node not in {x.node for x in instance.spec.hubs}]
+    without: float | None = None
+    if added and "pooled" in policies:
+        # what the added mission hubs change: the pooled plan without them
+        if progress:
+            progress(len(policies), len(policies) + 1, "pooled without mission hubs")
+        plain = comparison_spec(
+            instance.spec,
+            mission_hubs=False,
+            keep_existing=keep_existing,
+            soft_penalty=soft_penalty,
+            fleet_limits=fleet_limits,
+        )
+        alone = solve_policy(Instance(spec=plain, source=instance.source), "pooled", options)
+        without = alone.solution.objective if alone.ok and alone.solution is not None else None
     if progress:
         progress(len(policies), len(policies), "done")
-    added = [h.node for h in spec.hubs if h.node not in {x.node for x in instance.spec.hubs}]
     settings = {
         "mission_hubs": mission_hubs,
         "mission_hubs_added": added,
         "mission_hub_fixed_cost": next((h.fixed_cost for h in spec.hubs if h.node in added), None),
+        "pooled_without_mission_hubs": without,
         "keep_existing": keep_existing,
         "deadlines": spec.options.deadlines,
         "soft_penalty": soft_penalty,
@@ -393,8 +495,24 @@ class SweepResult:
             }
             row |= {f"units_{t}": m.get("units", {}).get(t) for t in types}
             row |= {"gap": m.get("gap"), "pareto": p.pareto, "seconds": round(p.seconds, 4), "note": "; ".join(p.reasons)}
-            out.append(row)
+            out.append({k: _tidy(k, v) for k, v in row.items()})
         return out
+
+
+MONEY_KEYS = ("total_cost", "annual_cost", "fixed", "holding", "dispatch", "penalty", "delta_cost")
+
+
+def _tidy(key: str, v: Any) -> Any:
+    """A number as a planner writes it: costs to the cent, whole numbers as ints, no float noise."""
+    if not isinstance(v, float) or isinstance(v, bool) or not math.isfinite(v):
+        return v
+    if key in MONEY_KEYS:
+        v = round(v, 2)
+    elif key.endswith(("_pct", "_pp")) or key == "gap":
+        v = round(v, 6)
+    else:
+        v = round(v, 4)
+    return int(v) if v.is_integer() and (key.startswith("units") or key in (*MONEY_KEYS, "value", "hubs_used")) else v
 
 
 def default_soft_penalty(instance: Instance) -> float:
@@ -726,7 +844,7 @@ class MarginalRow:
     contributor: str | None = None  # "+1 pledged by" rows of types with contributors
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: _tidy(k, v) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
