@@ -70,8 +70,12 @@ def plot_sweep(result: SweepResult, out: str | Path, *, size: tuple[float, float
     if bad and result.x_metric == "value":
         y0 = min(ys) if ys else 0.0
         a1.scatter([r["value"] for r in bad], [y0] * len(bad), marker="x", color="k", s=40, label="infeasible", zorder=4)
-    a1.set_xlabel(_label(result.x_metric, result.param))
-    a1.set_ylabel(_label(result.y_metric, result.param))
+    a1.set_xlabel(
+        _label(result.x_metric, result.param)
+        + (f" ({result.instance.options.currency})" if result.x_metric in ("total_cost", "annual_cost") else "")
+    )
+    unit = f" ({result.instance.options.currency})"
+    a1.set_ylabel(_label(result.y_metric, result.param) + (unit if result.y_metric in ("total_cost", "annual_cost") else ""))
     a1.legend(fontsize=8, frameon=False)
     better = (
         f"better: {'lower' if result.x_better == 'low' else 'higher'} x, {'lower' if result.y_better == 'low' else 'higher'} y"
@@ -96,7 +100,7 @@ def plot_sweep(result: SweepResult, out: str | Path, *, size: tuple[float, float
             a2.text(i, 0, "infeasible", rotation=90, ha="center", va="bottom", fontsize=8, color="#555")
     a2.set_xticks(pos, labels, fontsize=8, rotation=30 if money_param else 0)
     a2.set_xlabel(result.param)
-    a2.set_ylabel("annual cost, penalties excluded")
+    a2.set_ylabel(f"annual cost ({result.instance.options.currency}), penalties excluded")
     a2.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: short_number(v)))
     a2.legend(fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=4)
     cov = [r.get("coverage_pct") for r in rows]
@@ -133,9 +137,18 @@ def plot_comparison(comparison: Comparison, out: str | Path, *, size: tuple[floa
             label = "penalty for unmet demand" if part == "penalty" else part
             a1.bar(pos, v, bottom=bottom, color=color, label=label, width=0.6)
             bottom += v
+    cur = comparison.base.options.currency
     for i, p in enumerate(pols):
         m = ms[p]
-        if m.get("total_cost") is None:
+        lifted = (m.get("would_need") or {}).get("total_cost")
+        if m.get("total_cost") is None and lifted is not None:
+            # infeasible under the limits: what it would cost without them, as an outline
+            a1.bar(i, lifted, width=0.6, fill=False, hatch="//", edgecolor="#888", linewidth=1.0)
+            bottom[i] = max(bottom[i], lifted)
+            sav = m.get("savings_vs_dedicated_pct")
+            versus = f"\n{abs(sav):.0f}% {'below' if sav >= 0 else 'above'} dedicated" if sav and p != "dedicated" else ""
+            a1.text(i, lifted, f"infeasible; would cost\n{money_text(lifted)}{versus}", ha="center", va="bottom", fontsize=8)
+        elif m.get("total_cost") is None:
             a1.text(i, 0, " infeasible", rotation=90, ha="center", va="bottom", fontsize=9, color="#555")
         else:
             sav = m.get("savings_vs_dedicated_pct")
@@ -145,7 +158,7 @@ def plot_comparison(comparison: Comparison, out: str | Path, *, size: tuple[floa
             note = f"{money_text(m['total_cost'])}{versus}"
             a1.text(i, bottom[i], note, ha="center", va="bottom", fontsize=8)
     a1.set_xticks(pos, pols)
-    a1.set_ylabel("annual cost")
+    a1.set_ylabel(f"annual cost ({cur})")
     a1.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: short_number(v)))
     a1.set_ylim(0, max(bottom.max(), 1.0) * 1.18)
     a1.legend(fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2)

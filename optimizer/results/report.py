@@ -2,8 +2,9 @@
 
 Figures are drawn with matplotlib's Agg backend at a fixed size (``width × height`` inches at
 ``dpi``; no tight bounding box), so a picture is always ``width·dpi × height·dpi`` pixels.
-Maps use an equirectangular lat/lon frame (x stretched by 1/cos of the mid latitude) with a
-graticule; no coastlines.
+Maps use an equirectangular lat/lon frame (x stretched by 1/cos of the mid latitude) over a
+basemap of country outlines and coastlines from Natural Earth 1:110m (public domain; shipped in
+``optimizer/results/data/countries-110m.json``, never downloaded). Made with Natural Earth.
 
 A solution directory (`horizon solve --out DIR`, `horizon compare --save-solutions`) holds
 ``solution.json``; the instance it solved is found from ``--instance``, else ``instance.yaml``
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import json
 import math
 import os
@@ -31,6 +33,9 @@ from horizon.optimizer.files import replacing, write_text
 from horizon.optimizer.results.metrics import scenario_coverage, solution_metrics
 from horizon.optimizer.results.solution import Solution, Timings
 
+BASEMAP = Path(__file__).parent / "data" / "countries-110m.json"
+BASEMAP_CREDIT = "Basemap: Made with Natural Earth (1:110m, public domain)"
+LAND, BORDER, SEA = "#f2efe6", "#b9b2a2", "#dcebf3"
 MAP_SIZE = (12.0, 7.0)
 HIST_SIZE = (11.0, 4.5)
 DPI = 100
@@ -156,6 +161,51 @@ def default_scenario(instance: Instance, solution: Solution) -> str | None:
 
 
 # --- map ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _country_rings() -> tuple[Any, ...]:
+    """Country rings (n × 2 arrays of lon, lat) of the shipped Natural Earth basemap; a ring
+    crossing the antimeridian is unwrapped past ±180 and drawn twice (shifted by 360°)."""
+    import numpy as np
+
+    try:
+        data = json.loads(BASEMAP.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):  # pragma: no cover - shipped with the package
+        return ()
+    rings = []
+    for c in data.get("countries", []):
+        for flat in c["rings"]:
+            r = np.asarray(flat, dtype=float).reshape(-1, 2)
+            jumps = np.abs(np.diff(r[:, 0])) > 180
+            if jumps.any():
+                r = r.copy()
+                r[r[:, 0] < 0, 0] += 360
+                rings.append(r - [360, 0])
+            rings.append(r)
+    return tuple(rings)
+
+
+def _basemap(ax: Any, view: tuple[float, float, float, float], lw: float = 0.5) -> None:
+    """Land and country borders under everything else, sea as the axes' background."""
+    from matplotlib.collections import PolyCollection
+
+    x0, x1, y0, y1 = view
+    shown = [
+        r for r in _country_rings() if r[:, 0].max() >= x0 and r[:, 0].min() <= x1 and r[:, 1].max() >= y0 and r[:, 1].min() <= y1
+    ]
+    ax.set_facecolor(SEA)
+    ax.add_collection(PolyCollection(shown, facecolor=LAND, edgecolor=BORDER, linewidth=lw, zorder=0.5))
+
+
+def _curve_middle(ax: Any, a: tuple[float, float], b: tuple[float, float], rad: float) -> tuple[float, float]:
+    """The middle of matplotlib's ``arc3,rad=rad`` curve from `a` to `b` (data coordinates)."""
+    (ax_, ay), (bx, by) = ax.transData.transform(a), ax.transData.transform(b)
+    mx, my = (ax_ + bx) / 2, (ay + by) / 2
+    cx, cy = mx + rad * (by - ay), my - rad * (bx - ax_)
+    px, py = (mx + cx) / 2, (my + cy) / 2  # a quadratic Bézier's point at t = 1/2
+    x, y = ax.transData.inverted().transform((px, py))
+    return float(x), float(y)
+
+
 def plot_map(
     instance: Instance,
     solution: Solution,
@@ -191,7 +241,7 @@ def plot_map(
     crisis_missions = {d.mission for d in instance.demands if d.scenario in shown} if scenario != "all" else set()
 
     fig, ax = plt.subplots(figsize=size, dpi=dpi)
-    fig.subplots_adjust(left=0.05, right=0.80, top=0.88, bottom=0.07)
+    fig.subplots_adjust(left=0.06, right=0.80, top=0.88, bottom=0.07)
     # Dispatch arcs (hub → mission), lent lift (lift hub → hub) dashed.
     probs = instance.probabilities
     arc_units: dict[tuple[str, str, str], float] = defaultdict(float)
@@ -224,41 +274,66 @@ def plot_map(
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect(k, adjustable="box")
-    ax.set_facecolor("#eef4f8")
+    _basemap(ax, (x0, x1, y0, y1))
     span = max(x1 - x0, (y1 - y0) * k)
     step = 20 if span > 120 else 10 if span > 40 else 5 if span > 15 else 2 if span > 6 else 1
-    ax.grid(True, color="white", linewidth=1.0)
+    ax.grid(True, color="#8aa1b1", linewidth=0.4, alpha=0.5, zorder=0.6)
     ax.xaxis.set_major_locator(plt.MultipleLocator(step))
     ax.yaxis.set_major_locator(plt.MultipleLocator(step))
-    ax.axhline(0, color="#c9d6df", linewidth=1.2, zorder=0)
+    ax.axhline(0, color="#8aa1b1", linewidth=0.8, alpha=0.6, zorder=0.6)
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     if zoom:
         _overview(fig, nodes, instance, opened, crisis_missions, (x0, x1, y0, y1), everything)
 
     thin = scenario == "all"
+    if thin:  # every scenario: one arc per hub, mission and type, as wide as its largest dispatch
+        widest: dict[tuple[str, str, str], float] = defaultdict(float)
+        for r in solution.dispatch:
+            if r["hub"] != r["mission"]:
+                key = (r["hub"], r["mission"], r["asset_type"])
+                widest[key] = max(widest[key], float(r["units"]))
+        arc_units = widest
+    ax.apply_aspect()
     offsets = defaultdict(int)
+    counts: list[tuple[float, float, str, Any]] = []
     for (h, m, k), u in sorted(arc_units.items()):
         if h not in nodes or m not in nodes:
             continue
         i = offsets[(h, m)]
         offsets[(h, m)] += 1
-        rad = 0.08 * ((i + 1) // 2) * (1 if i % 2 else -1)
+        rad = 0.12 * ((i + 1) // 2) * (1 if i % 2 else -1) + (0.06 if not thin else 0.0)
+        a, b = (nodes[h].lon, nodes[h].lat), (nodes[m].lon, nodes[m].lat)
         ax.annotate(
             "",
-            xy=(nodes[m].lon, nodes[m].lat),
-            xytext=(nodes[h].lon, nodes[h].lat),
+            xy=b,
+            xytext=a,
             arrowprops=dict(
                 arrowstyle="-|>",
                 color=colors.get(k, "k"),
-                lw=(0.6 if thin else 1.2 + 0.8 * min(u, 4)),
-                alpha=0.35 if thin else 0.85,
-                shrinkA=6,
-                shrinkB=6,
-                mutation_scale=8 if thin else 12,
+                lw=arc_width(u, thin),
+                alpha=0.45 if thin else 0.9,
+                shrinkA=7,
+                shrinkB=7,
+                mutation_scale=9 if thin else 14,
                 connectionstyle=f"arc3,rad={rad}",
             ),
             zorder=2,
+        )
+        if not thin:
+            counts.append((*_curve_middle(ax, a, b, rad), f"{u:g}", colors.get(k, "k")))
+    for x, y, text, color in counts:  # units on each arc
+        ax.text(
+            x,
+            y,
+            text,
+            fontsize=8,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            color="#111",
+            zorder=3.5,
+            bbox=dict(boxstyle="circle,pad=0.18", fc="white", ec=color, lw=1.2),
         )
     for g, h, k in sorted(lent):
         if g in nodes and h in nodes:
@@ -314,7 +389,12 @@ def plot_map(
         px, py = ax.transData.transform((n.lon, n.lat))
         r = 7 if n.id in hubs or n.id in instance.missions else 3
         placed.append(Bbox.from_extents(px - r, py - r, px + r, py + r))
-    labelled = [(n, True) for n in open_nodes] + [(n, False) for n in mis if n.id not in opened]
+    for x, y, _, _ in counts:  # and the unit counts on the arcs
+        px, py = ax.transData.transform((x, y))
+        placed.append(Bbox.from_extents(px - 8, py - 8, px + 8, py + 8))
+    frame = ax.get_window_extent(renderer)
+    labelled = [(n, True) for n in open_nodes] + [(n, False) for n in hot if n.id not in opened]
+    labelled += [(n, False) for n in calm if n.id not in opened]
     labelled += [(n, False) for n in closed if n.id not in instance.missions]
     for n, is_open in labelled:
         if not (x0 <= n.lon <= x1 and y0 <= n.lat <= y1):
@@ -322,33 +402,7 @@ def plot_map(
         text = n.id
         if is_open and stock.get(n.id):
             text += "\n" + " ".join(f"{k}×{u:g}" for k, u in stock[n.id])
-        style = dict(fontsize=7.5 if is_open else 7, zorder=6, color="#111" if is_open or n.id in instance.missions else "#555")
-        if is_open:
-            style |= dict(fontweight="bold", bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#1b5e20", lw=0.6, alpha=0.9))
-        best = None
-        for dx, dy, ha, va in (
-            (7, 5, "left", "bottom"),
-            (7, -5, "left", "top"),
-            (-7, 5, "right", "bottom"),
-            (-7, -5, "right", "top"),
-            (0, 9, "center", "bottom"),
-            (0, -9, "center", "top"),
-            (14, 0, "left", "center"),
-            (-14, 0, "right", "center"),
-        ):
-            t = ax.annotate(text, (n.lon, n.lat), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, **style)
-            bb = t.get_window_extent(renderer).expanded(1.05, 1.1)
-            overlap = sum(bb.overlaps(p) for p in placed)
-            if best is None or overlap < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (overlap, t, bb)
-            else:
-                t.remove()
-            if overlap == 0:
-                break
-        assert best is not None
-        placed.append(best[2])
+        place_label(ax, renderer, n, text, is_open, n.id in instance.missions, placed, frame)
 
     # Legend.
     handles = [
@@ -366,6 +420,12 @@ def plot_map(
         handles.append(Line2D([], [], marker="o", ls="", color="#9aa7b0", markersize=3, label="airfield / port"))
     used_types = sorted({k for (_, _, k) in arc_units} | {k for (_, k) in own} | {k for (_, _, k) in lent})
     handles += [Line2D([], [], color=colors[k], lw=2.5, label=f"dispatch: {k}") for k in used_types if k in colors]
+    if arc_units:
+        most = max(arc_units.values())
+        sizes = sorted({1.0, float(math.ceil(most))}) if most > 1 else [1.0]
+        for u in sizes:
+            label = f"{u:g} unit{'s' if u != 1 else ''}" + (" (most)" if thin and u == sizes[-1] else "")
+            handles.append(Line2D([], [], color="#555", lw=arc_width(u, thin), label=label))
     if lent:
         handles.append(Line2D([], [], color="#555", lw=1.2, ls=(0, (4, 3)), label="lent airlift (positioning)"))
     if own:
@@ -381,9 +441,10 @@ def plot_map(
                 label="served from own node",
             )
         )
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False, labelspacing=0.6)
+    fig.text(0.995, 0.008, BASEMAP_CREDIT, fontsize=7, color="#777", ha="right", va="bottom")
 
-    cost = money_text(solution.objective)
+    cost = money_text(solution.objective) + f" {solution.currency}"
     if scenario == "all":
         what = "dispatch arcs of all scenarios"
     elif scenario:
@@ -395,6 +456,64 @@ def plot_map(
     fig.text(0.05, 0.955, title, fontsize=12, va="center")
     fig.text(0.05, 0.918, _clip(what, 150), fontsize=9, color="#333", va="center")
     return save_figure(fig, out, dpi)
+
+
+LABEL_DIRECTIONS = ((1, 0.7), (1, -0.7), (-1, 0.7), (-1, -0.7), (0, 1), (0, -1), (1, 0), (-1, 0))
+
+
+def place_label(
+    ax: Any, renderer: Any, n: Any, text: str, is_open: bool, is_mission: bool, placed: list[Any], frame: Any
+) -> None:
+    """Put a node's label where it overlaps no other label, marker or arc count: eight
+    directions at growing distances, the first free spot kept (a leader line when it is far);
+    when none is free, the spot with the least overlap. The label's box joins `placed`."""
+    style: dict[str, Any] = dict(fontsize=8 if is_open else 7.5, zorder=6, color="#111" if is_open or is_mission else "#555")
+    if is_open:
+        style |= dict(fontweight="bold", bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#1b5e20", lw=0.6, alpha=0.92))
+    else:
+        style |= dict(bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.6))
+    best: tuple[float, Any, Any] | None = None
+    for dist in (8, 16, 26, 38):
+        for dx, dy in LABEL_DIRECTIONS:
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
+            far = dist > 16
+            t = ax.annotate(
+                text,
+                (n.lon, n.lat),
+                xytext=(dx * dist, dy * dist),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                arrowprops=dict(arrowstyle="-", color="#777", lw=0.6, shrinkA=0, shrinkB=5) if far else None,
+                **style,
+            )
+            bb = t.get_window_extent(renderer).expanded(1.04, 1.08)
+            outside = bb.x0 < frame.x0 or bb.x1 > frame.x1 or bb.y0 < frame.y0 or bb.y1 > frame.y1
+            overlap = sum(_overlap_area(bb, p) for p in placed) + (1e6 if outside else 0.0) + dist * 0.01
+            if best is None or overlap < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (overlap, t, bb)
+            else:
+                t.remove()
+            if overlap < 1.0:
+                placed.append(bb)
+                return
+    assert best is not None
+    placed.append(best[2])
+
+
+def _overlap_area(a: Any, b: Any) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def arc_width(units: float, thin: bool = False) -> float:
+    """Line width of a dispatch arc carrying `units` (wider with more units, capped at 6)."""
+    u = min(max(float(units), 0.0), 6.0)
+    return 0.6 + 0.5 * u if thin else 1.0 + 1.1 * u
 
 
 def _extent(nodes: Sequence[Any]) -> tuple[float, float, float, float] | None:
@@ -447,7 +566,7 @@ def _overview(
     ov.set_xlim(x0, x1)
     ov.set_ylim(y0, y1)
     ov.set_aspect(k, adjustable="box")
-    ov.set_facecolor("#eef4f8")
+    _basemap(ov, (x0, x1, y0, y1), lw=0.25)
     ov.set_xticks([])
     ov.set_yticks([])
     mis = [nodes[m] for m in instance.missions if m in nodes]
@@ -553,6 +672,10 @@ def plot_histogram(
 
 
 # --- report -------------------------------------------------------------------------------
+def _cents(x: float | None) -> str:
+    return "—" if x is None else f"{x:,.2f}"
+
+
 def _fmt(x: Any, digits: int = 1) -> str:
     if x is None:
         return "—"
@@ -585,6 +708,7 @@ def report_markdown(
     info = info or {}
     m = solution_metrics(instance, solution)
     o = instance.options
+    cur = o.currency
     out: list[str] = []
     out.append(f"# Reserve plan: {instance.name}")
     out.append("")
@@ -598,7 +722,7 @@ def report_markdown(
     if policy:
         out.append(f"- **Pooling policy:** {policy} ({_POLICY_TEXT.get(policy, '')})")
     out += [
-        f"- **Solution:** {solution.status} (gap {gap}); total annual cost **{money_text(m['total_cost'])}**.",
+        f"- **Solution:** {solution.status} (gap {gap}); total annual cost **{money_text(m['total_cost'])} {cur}**.",
         f"- **Hubs open ({m['hubs_used']}):** {', '.join(m['open_hubs']) or 'none'}.",
         f"- **Units stationed:** {', '.join(f'{k} {u:g}' for k, u in m['units'].items() if u) or 'none'} "
         f"({m['units_total']:g} in all).",
@@ -607,6 +731,7 @@ def report_markdown(
     ]
     out += ["", "## Assumptions", ""]
     out += [
+        f"- All costs are in {cur}, a year unless said otherwise.",
         f"- {len(instance.missions)} missions, {len(instance.hubs)} candidate hubs, "
         f"{len(instance.spec.asset_types)} reserve types, "
         f"{len(instance.spec.scenarios)} crisis scenarios ({len(instance.demands)} demands).",
@@ -650,12 +775,12 @@ def report_markdown(
     out += ["", "Reserve types:", ""]
     out.append(
         _table(
-            ["type", "category", "holding / year", "fleet limit", "readiness (h)", "space"],
+            ["type", "category", f"holding / year ({cur})", "fleet limit", "readiness (h)", "space"],
             [
                 [
                     t.id + (f" ({t.name})" if t.name else ""),
                     t.category,
-                    money_text(t.holding_cost),
+                    _cents(t.holding_cost),
                     "unlimited" if t.fleet_limit is None else f"{t.fleet_limit:g}",
                     f"{t.readiness_hours:g}",
                     f"{t.space:g}",
@@ -676,7 +801,7 @@ def report_markdown(
     if "worst_scenario" in costs:
         parts.append(("worst scenario crisis cost", costs["worst_scenario"]))
     parts.append(("**total (objective)**", solution.objective))
-    out.append(_table(["part", "annual cost"], [[p, money_text(v)] for p, v in parts], ["l", "r"]))
+    out.append(_table(["part", f"annual cost ({cur})"], [[p, _cents(v)] for p, v in parts], ["l", "r"]))
     out += ["", "## Hubs and stationing", ""]
     types = [t.id for t in instance.spec.asset_types]
     stock: dict[str, dict[str, float]] = defaultdict(dict)
@@ -687,11 +812,11 @@ def report_markdown(
         if h.node not in solution.open_hubs:
             continue
         rows.append(
-            [h.node, money_text(h.fixed_cost), "—" if h.capacity is None else f"{h.capacity:g}"]
+            [h.node, _cents(h.fixed_cost), "—" if h.capacity is None else f"{h.capacity:g}"]
             + [f"{stock[h.node].get(k, 0):g}" if stock[h.node].get(k) else "" for k in types]
         )
     out.append(
-        _table(["hub", "fixed / year", "capacity"] + types, rows, ["l", "r", "r"] + ["r"] * len(types))
+        _table(["hub", f"fixed / year ({cur})", "capacity"] + types, rows, ["l", "r", "r"] + ["r"] * len(types))
         if rows
         else "No hub is open."
     )
@@ -776,7 +901,8 @@ def report_markdown(
         "",
         "---",
         "",
-        'Model and definitions: see horizon\'s README ("The model"). Costs are annual; crisis costs are '
+        'Model and definitions: see horizon\'s README ("The model"). Basemap made with Natural Earth. '
+        "Costs are annual; crisis costs are "
         "probability-weighted per crisis window times crises per year. Coverage = share of demanded units met within "
         "their deadline, weighted by scenario probability.",
     ]
