@@ -76,6 +76,7 @@ def test_wheel_installs_one_namespace(tmp_path: Path) -> None:
     inside = {p.relative_to(site / "horizon").parts[0] for p in (site / "horizon").rglob("*")}
     assert {"cli.py", "optimizer", "models", "instances"} <= inside
     assert not inside & {"tests", "benchmarks", "docs"}, inside
+    assert (site / "horizon" / "optimizer" / "results" / "data" / "countries-110m.json").is_file()  # the map's basemap
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(
         [venv / "bin" / "horizon", "solve", "--json"], capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env
