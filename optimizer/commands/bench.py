@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from horizon.optimizer.commands.common import err_console, run
+from horizon.optimizer.commands.common import dumps, err_console, progress, run
 from horizon.optimizer.planning.bench import run_campaign
 
 
@@ -32,7 +32,7 @@ from horizon.optimizer.planning.bench import run_campaign
     "--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True, help="Seconds per run."
 )
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True, help="Runs per instance and solver.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Results folder (resumable).")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Results folder (resumable).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Solver threads per run.")
 @click.option("--seed", type=int, help="Solver random seed (default: each solver's own).")
 @click.option("--mip-gap", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Relative MIP gap to stop at.")
@@ -43,6 +43,9 @@ from horizon.optimizer.planning.bench import run_campaign
     show_default=True,
     help="Seconds past the time limit before a run is killed.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the campaign's rows as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (on a terminal it is shown on stderr).")
 @click.pass_context
 def bench(
     ctx: click.Context,
@@ -56,6 +59,9 @@ def bench(
     seed: int | None,
     mip_gap: float,
     margin: float,
+    as_json: bool,
+    quiet: bool,
+    no_progress: bool,
 ) -> None:
     """Benchmark solvers on INSTANCES: one process per run; results.csv, summary.md, profile.png in --out."""
 
@@ -63,6 +69,10 @@ def bench(
         err_console.print(f"[bold red]WARNING:[/] {text}", soft_wrap=True)
 
     def work():  # noqa: ANN202
+        with progress("bench", not (quiet or no_progress)) as tick:
+            return _campaign(tick)
+
+    def _campaign(tick):  # noqa: ANN001, ANN202
         return run_campaign(
             instances,
             solver_names,
@@ -75,9 +85,22 @@ def bench(
             mip_gap=mip_gap,
             margin=margin,
             warn=warn,
+            progress=tick,
         )
 
-    campaign = run(ctx, work)
+    campaign = run(ctx, work, as_json=as_json)
+    if as_json:
+        click.echo(
+            dumps(
+                {
+                    "out": str(out),
+                    "ran": campaign.ran,
+                    "skipped": campaign.skipped,
+                    "flags": campaign.flags,
+                    "rows": campaign.rows,
+                }
+            )
+        )
     err_console.print(
         f"{campaign.ran} run(s) done, {campaign.skipped} already in {out / 'results.csv'}; "
         f"written: {out}/results.csv, {out}/summary.md, {out}/profile.png"

@@ -238,13 +238,13 @@ def live_progress(label: str, currency: str = "") -> Iterator[None]:
 
 
 @contextmanager
-def progress(label: str, enabled: bool = True, currency: str = "") -> Iterator[Callable[[int, int, str], None]]:
+def progress(label: str, enabled: bool = True, currency: str = "") -> Iterator[Callable[..., None]]:
     """One bar on stderr for a multi-solve command (only on a terminal, unless disabled):
     the point being solved with its live progress, and each point's result printed above
     the bar as it lands."""
     if not enabled or not progress_wanted():
         with MONITOR.run():
-            yield lambda i, n, what: None
+            yield lambda i, n, what, result=None: None
         return
     with Progress(
         TextColumn(f"[bold]{escape(label)}[/]"),
@@ -265,7 +265,13 @@ def progress(label: str, enabled: bool = True, currency: str = "") -> Iterator[C
             last[:] = [p]
             bar.update(task, live=escape(describe_progress(p, currency).split("  ", 1)[-1]))
 
-        def update(i: int, n: int, what: str) -> None:
+        def update(i: int, n: int, what: str, result: str | None = None) -> None:
+            """Point `i` of `n` starts (`what`); or, with `result`, the point `what` ended so."""
+            if result is not None:
+                bar.console.print(Text(f"  {what}: {result}"))
+                current.clear()
+                bar.update(task, completed=i, total=n, live="")
+                return
             if current:
                 got = "no plan" if not last or last[0].incumbent is None else money(last[0].incumbent, currency)
                 bar.console.print(Text(f"  {current[0]}: {got}"))
@@ -378,7 +384,7 @@ def _widths(columns: Sequence[tuple[str, str]], cells: Sequence[Sequence[str]], 
         widths[0] += min(grow, max(spare, 0))
         spare -= min(grow, max(spare, 0))
     while spare > 0:
-        short = [i for i, (_, kind) in enumerate(columns) if kind == TEXT and widths[i] < natural[i]]
+        short = [i for i in range(len(columns)) if widths[i] < natural[i]]  # text, or a header wider than its cells
         if not short:
             break
         for i in short:
@@ -403,7 +409,8 @@ def _table(
     for w, i in zip(widths, which):
         h, kind = columns[i]
         justify = "right" if kind == NUM else "left"
-        t.add_column(h, justify=justify, no_wrap=kind != TEXT, overflow="fold", width=w)
+        header = Text(h, no_wrap=False, overflow="fold", justify=justify)  # headers wrap between words
+        t.add_column(header, justify=justify, no_wrap=kind != TEXT, overflow="fold", width=w)
     for r in rows:
         t.add_row(*(Text(str(r[i])) for i in which))
     return t

@@ -316,7 +316,7 @@ def run_campaign(
     seed: int | None = None,
     mip_gap: float = 0.0,
     margin: float = 30.0,
-    progress: bool = True,
+    progress: Callable[..., None] | bool | None = None,
     warn: Callable[[str], None] | None = None,
     _child_extra: dict[str, Any] | None = None,
 ) -> Campaign:
@@ -367,28 +367,17 @@ def run_campaign(
         append_result(results, row)
         rows.append(row)
 
-    if progress and todo:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("[bold]bench[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=Console(stderr=True),
-            transient=False,
-        ) as bar:
-            task = bar.add_task("", total=len(todo))
-            for path, name, solver, rep in todo:
-                bar.update(task, description=f"{name} · {solver} · #{rep}")
-                one(path, name, solver, rep)
-                bar.advance(task)
-            bar.update(task, description="done")
-    else:
-        for item in todo:
-            one(*item)
+    tick = progress if callable(progress) else None
+    for i, (path, name, solver, rep) in enumerate(todo):
+        label = f"{name} · {solver} · #{rep}"
+        if tick:
+            tick(i, len(todo), label)
+        one(path, name, solver, rep)
+        if tick:
+            r = rows[-1]
+            objective = "" if r.get("objective") in (None, "") else f" {float(r['objective']):,.2f}"
+            seconds = "" if r.get("total_s") in (None, "") else f" in {float(r['total_s']):.1f} s"
+            tick(i + 1, len(todo), label, result=f"{r['status']}{objective}{seconds}")
 
     with contextlib.suppress(OSError):
         (out / "logs").rmdir()  # only when no run failed
