@@ -236,7 +236,9 @@ class Comparison:
             return []
 
         def fleet(w: dict[str, Any] | None) -> str | None:
-            if not w or w.get("total_cost") is None:
+            if w and w.get("total_cost") is None:
+                return "no plan even so (see the reasons)"
+            if not w:
                 return None
             over = [f"{t} {v['units']:g} (limit {v['limit']:g})" for t, v in w["fleet"].items()]
             over += [f"{t} {v['units']:g} pledged (now {v['pledged']:g})" for t, v in w.get("pledges", {}).items()]
