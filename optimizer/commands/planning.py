@@ -456,7 +456,7 @@ def marginal(
     )
     rows = []
     for r in res.rows:
-        dc = "—" if r.delta_cost is None else f"{r.delta_cost:+,.2f}"
+        dc = "—" if r.delta_cost is None else f"{round(r.delta_cost, 2) + 0.0:+,.2f}"  # no "-0.00"
         dp = "—" if r.delta_coverage_pp is None else f"{r.delta_coverage_pp:+.1f}"
         cov = "—" if r.coverage_pct is None else f"{r.coverage_pct:.1f}"
         rows.append([r.item, r.change, r.status, money(r.total_cost), dc, cov, dp, r.detail])
