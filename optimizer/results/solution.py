@@ -104,9 +104,7 @@ class Solution:
             ),
             "unmet": frame(self.unmet, ["scenario", "mission", "asset_type", "units"]),
             "contributions": frame(self.contributions, ["hub", "asset_type", "contributor", "units"]),
-            "service_levels": frame(
-                self.service_levels, ["scenario", "tier", "units_due", "units_within", "share"]
-            ),
+            "service_levels": frame(self.service_levels, ["scenario", "tier", "units_due", "units_within", "share"]),
         }
 
 
