@@ -36,7 +36,7 @@ from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
 from horizon.optimizer.errors import HorizonError  # noqa: E402
 from horizon.optimizer.pipeline import solve  # noqa: E402
-from horizon.optimizer.solve.starts import SolveOptions  # noqa: E402
+from horizon.optimizer.solve.result import SolveOptions  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 DEFAULT_OUT = ROOT / "docs" / "orlib-results.md"
