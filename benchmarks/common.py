@@ -79,9 +79,9 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 def code_version() -> str:
     """Short commit of the horizon code that was imported, '+changes' when it differs from it."""
-    import optimizer
+    import horizon
 
-    src = Path(optimizer.__file__).resolve().parents[1]
+    src = Path(horizon.__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=src, capture_output=True, text=True, check=True)
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "optimizer", "models", "cli.py"], cwd=src).returncode
