@@ -75,6 +75,12 @@ class Solution:
     def with_timings(self, timings: Timings) -> Solution:
         return Solution(**{**self.__dict__, "timings": timings})
 
+    def with_result(self, result: SolveResult, timings: Timings | None = None) -> Solution:
+        """The same plan under another run's verdict (status, bound, gap, solver, message): a
+        decomposition's plan evaluated on the full model, reported as the decomposition's."""
+        verdict = {f: getattr(result, f) for f in ("status", "bound", "gap", "solver", "solver_version", "message")}
+        return Solution(**{**self.__dict__, **verdict, "timings": timings or self.timings})
+
     def tables(self, dtype: Any = None) -> dict[str, pd.DataFrame]:
         """The rows as data frames; ``dtype=object`` keeps each value as it is (whole units
         stay ints when written as CSV)."""
