@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from horizon.optimizer.errors import HorizonError
@@ -246,13 +246,14 @@ def progress(label: str, enabled: bool = True, currency: str = "") -> Iterator[C
         with MONITOR.run():
             yield lambda i, n, what, result=None: None
         return
+    fixed = Column(no_wrap=True)
     with Progress(
-        TextColumn(f"[bold]{escape(label)}[/]"),
-        BarColumn(bar_width=20),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[live]}"),
+        TextColumn(f"[bold]{escape(label)}[/]", table_column=fixed),
+        BarColumn(bar_width=12),
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
+        TimeElapsedColumn(table_column=Column(no_wrap=True)),
+        TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", max_width=32)),
+        TextColumn("{task.fields[live]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
         console=err_console,
         transient=True,
         refresh_per_second=1,
@@ -263,7 +264,9 @@ def progress(label: str, enabled: bool = True, currency: str = "") -> Iterator[C
 
         def listen(p: Report) -> None:
             last[:] = [p]
-            bar.update(task, live=escape(describe_progress(p, currency).split("  ", 1)[-1]))
+            plan = "" if p.incumbent is None else f"plan {p.incumbent:,.2f} {currency}".rstrip()
+            gap = "" if p.gap is None else f"gap {100 * p.gap:.2f}%"
+            bar.update(task, live=escape("  ".join(x for x in (plan, gap, p.step) if x)))
 
         def update(i: int, n: int, what: str, result: str | None = None) -> None:
             """Point `i` of `n` starts (`what`); or, with `result`, the point `what` ended so."""
@@ -273,7 +276,7 @@ def progress(label: str, enabled: bool = True, currency: str = "") -> Iterator[C
                 bar.update(task, completed=i, total=n, live="")
                 return
             if current:
-                got = "no plan" if not last or last[0].incumbent is None else money(last[0].incumbent, currency)
+                got = "no plan (see the table)" if not last or last[0].incumbent is None else money(last[0].incumbent, currency)
                 bar.console.print(Text(f"  {current[0]}: {got}"))
             current[:] = [what] if i < n else []
             last.clear()

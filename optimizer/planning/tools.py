@@ -113,6 +113,16 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
     return PolicyOutcome(policy, inst, sol, reasons, time.perf_counter() - t0)
 
 
+def _outcome_text(o: PolicyOutcome | None) -> str:
+    """A policy's result in a few words, for progress displays."""
+    if o is None:
+        return ""
+    if o.ok and o.solution is not None and o.solution.objective is not None:
+        cur = o.instance.options.currency
+        return f"{o.status}, {o.solution.objective:,.2f} {cur}"
+    return o.status
+
+
 def policy_reasons(inst: Instance, network: Network, arcs: Arcs, policy: str) -> list[str]:
     """Provable infeasibility of a policy before solving (hard deadlines), in planner terms."""
     reasons = [] if policy == "single-hub" else late_under_policy(inst, network, arcs, policy)
@@ -298,11 +308,16 @@ def compare_policies(
         if progress:
             progress(i, len(policies), p)
         outcome = solve_policy(base, p, options)
-        if not outcome.ok and limited:
+        lift = not outcome.ok and limited
+        if progress:
+            progress(i + (0 if lift else 1), len(policies), p, result=_outcome_text(outcome))
+        if lift:
             if progress:
                 progress(i, len(policies), f"{p}, limits lifted")
             lifted = Instance(spec=unlimited_spec(spec), source=instance.source)
             outcome = replace(outcome, needs=solve_policy(lifted, p, options))
+            if progress:
+                progress(i + 1, len(policies), f"{p}, limits lifted", result=_outcome_text(outcome.needs))
         outcomes.append(outcome)
     added = [h.node for h in spec.hubs if h.node not in {x.node for x in instance.spec.hubs}]
     without: float | None = None
@@ -319,6 +334,8 @@ def compare_policies(
         )
         alone = solve_policy(Instance(spec=plain, source=instance.source), "pooled", options)
         without = alone.solution.objective if alone.ok and alone.solution is not None else None
+        if progress:
+            progress(len(policies), len(policies), "pooled without mission hubs", result=_outcome_text(alone))
     if progress:
         progress(len(policies), len(policies), "done")
     settings = {
