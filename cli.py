@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 from horizon.optimizer.data.loader import instance_json_schema
-from horizon.optimizer.errors import HorizonError, InfeasibleError, SolverError
+from horizon.optimizer.errors import HorizonError
 from horizon.optimizer.results.solution import Solution
 from rich.console import Console
 from rich.table import Table
@@ -142,6 +142,7 @@ def solve(
 ) -> None:
     """Solve INSTANCE (default: the bundled UN 2009 instance)."""
     from horizon.optimizer.data.schema import Classic
+    from horizon.optimizer.pipeline import require_plan
     from horizon.optimizer.pipeline import solve as run_solve
     from horizon.optimizer.results.solution import write_solution_dir
     from horizon.optimizer.solve.result import SolveOptions
@@ -173,19 +174,7 @@ def solve(
         get_solver(options.solver)  # unknown or unavailable: exit 2 before any work
         if method == "ph":
             return _solve_ph(instance, options, ph_iterations, chosen)
-        solution = run_solve(instance, options, classic=chosen)
-        if solution.status == "infeasible":
-            raise InfeasibleError(
-                [
-                    "the solver proved the model infeasible, although every demand has a hub in reach, "
-                    "each scenario fits the fleet limits and total hub space suffices;",
-                    "the binding combination is among: airlift sorties for air-moved forces, per-hub space, "
-                    "the budget, the hub count limits, or units of one type needed at several missions at once",
-                ],
-                headline="The problem is infeasible:",
-            )
-        if not solution.ok:
-            raise SolverError(f"no solution: solver status '{solution.status}' ({solution.message})")
+        solution = require_plan(run_solve(instance, options, classic=chosen))
         if out is not None:
             t0 = time.perf_counter()
             write_solution_dir(solution, out)
