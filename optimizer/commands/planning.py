@@ -440,6 +440,7 @@ def marginal(
     more / one fewer hub. '+1 pledged unit' raises the fleet limit; '-1 stationed unit' allows one
     unit fewer than the optimum stations.
     """
+    from horizon.optimizer.planning.tools import MARGINAL_COLUMNS
     from horizon.optimizer.planning.tools import marginal as run_marginal
 
     options = _options(time_limit, mip_gap, threads, seed)
@@ -460,17 +461,7 @@ def marginal(
             )
         if csv_path is not None:
             rows = [r.to_dict() for r in res.rows]
-            header = [
-                "item",
-                "change",
-                "contributor",
-                "status",
-                "total_cost",
-                "delta_cost",
-                "coverage_pct",
-                "delta_coverage_pp",
-                "detail",
-            ]
+            header = list(MARGINAL_COLUMNS)
             _write_text(csv_path, _csv_text(header, [[r[h] for h in header] for r in rows]))
         return res
 

@@ -732,6 +732,20 @@ def _finish(
 
 
 # --- marginal values ----------------------------------------------------------------------
+#: Columns of the marginal-value table (`horizon marginal --csv`).
+MARGINAL_COLUMNS = (
+    "item",
+    "change",
+    "contributor",
+    "status",
+    "total_cost",
+    "delta_cost",
+    "coverage_pct",
+    "delta_coverage_pp",
+    "detail",
+)
+
+
 @dataclass(frozen=True)
 class MarginalRow:
     item: str  # "asset:<type>", "hubs", "hub:<id>"
