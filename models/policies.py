@@ -51,6 +51,7 @@ import numpy as np
 from horizon.optimizer.data.edits import check_policy, policy_spec, soft_spec
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import POLICIES, Hub, InstanceSpec
+from horizon.optimizer.network.feasibility import hub_count, short_capacity, short_fleets, short_pledges
 from horizon.optimizer.network.graph import Arcs, Network, policy_mask, region_of, restrict_arcs
 
 # Written once in the layers below (the instance edits and the network's eligible arcs); named here
@@ -64,6 +65,7 @@ __all__ = [
     "group_shortfalls",
     "late_under_policy",
     "policy_mask",
+    "policy_reasons",
     "policy_spec",
     "region_of",
     "restrict_arcs",
@@ -241,6 +243,13 @@ def forced_space(instance: Instance, network: Network, arcs: Arcs) -> list[str]:
                 f"but it holds {hub.capacity:g}"
             )
     return out
+
+
+def policy_reasons(inst: Instance, network: Network, arcs: Arcs, policy: str) -> list[str]:
+    """Provable infeasibility of a policy before solving (hard deadlines), in planner terms."""
+    reasons = [] if policy == "single-hub" else late_under_policy(inst, network, arcs, policy)
+    reasons += group_shortfalls(inst, policy) + forced_space(inst, network, arcs)
+    return reasons + short_fleets(inst) + short_pledges(inst) + short_capacity(inst) + hub_count(inst)
 
 
 def coverage_share(instance: Instance, unmet: list[dict[str, Any]]) -> float:

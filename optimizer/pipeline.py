@@ -12,6 +12,7 @@ from pathlib import Path
 
 from horizon.models.classic import classic_instance, p_center
 from horizon.models.linear import LinearModel
+from horizon.models.policies import policy_reasons
 from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
@@ -45,6 +46,11 @@ def prepare(source: str | Path | Instance | None, *, check: bool = True) -> Prep
     network = build_network(instance)
     arcs = eligible_arcs(instance, network)
     if check:
+        policy = instance.options.policy
+        if policy != "pooled" and instance.options.deadlines == "hard":
+            reasons = policy_reasons(instance, network, arcs, policy)
+            if reasons:  # in the policy's terms: which allowed hub is fastest, which group is short
+                raise InfeasibleError(reasons, headline=f"The problem is infeasible under the '{policy}' policy:")
         presolve_checks(instance, network, arcs)
     t2 = time.perf_counter()
     model, data = build_model(instance, network, arcs)

@@ -33,9 +33,8 @@ from horizon.models.policies import (
     POLICIES,
     comparison_spec,
     coverage_share,
-    forced_space,
-    group_shortfalls,
     late_under_policy,
+    policy_reasons,
     policy_spec,
     soft_spec,
 )
@@ -43,7 +42,7 @@ from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.data.edits import scale_deadlines
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.errors import InfeasibleError, InputError
-from horizon.optimizer.network.feasibility import hub_count, short_capacity, short_fleets, short_pledges, unreachable_demands
+from horizon.optimizer.network.feasibility import hub_count, short_fleets, unreachable_demands
 from horizon.optimizer.network.graph import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
 from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
@@ -164,13 +163,6 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
             "limit is among hub space, fleets, airlift sorties, the budget or the hub count"
         ]
     return PolicyOutcome(policy, inst, sol, reasons, time.perf_counter() - t0)
-
-
-def policy_reasons(inst: Instance, network: Network, arcs: Arcs, policy: str) -> list[str]:
-    """Provable infeasibility of a policy before solving (hard deadlines), in planner terms."""
-    reasons = [] if policy == "single-hub" else late_under_policy(inst, network, arcs, policy)
-    reasons += group_shortfalls(inst, policy) + forced_space(inst, network, arcs)
-    return reasons + short_fleets(inst) + short_pledges(inst) + short_capacity(inst) + hub_count(inst)
 
 
 @dataclass(frozen=True)
