@@ -1,7 +1,8 @@
 r"""Pooling policies: who may serve whom, as instance rewrites plus eligibility restrictions.
 
-A policy never changes the formulation. It rewrites the instance (like `horizon.models.classic`) and
-removes eligible arcs (`horizon.optimizer.network.graph.Arcs`) before the model is built:
+A policy never changes the formulation. It is the instance's ``options.policy`` (set by
+`policy_spec`, which for single-hub also caps the hub count), and the eligible arcs
+(`horizon.optimizer.network.graph.eligible_arcs`) keep only those the policy allows:
 
 ==============  ================================================================================
 policy          eligible arcs :math:`a = (d, h, o[, g])` kept (:math:`m` = mission of demand

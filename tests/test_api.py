@@ -285,6 +285,13 @@ def test_bad_edit_raises_the_loaders_message(inst: horizon.Instance, name, args,
     assert any(message in m for m in info.value.messages), info.value.messages
 
 
+def test_single_hub_keeps_one_hub(inst: horizon.Instance):
+    single = horizon.edit.set_policy(inst, "single-hub")
+    with pytest.raises(horizon.InputError) as info:
+        horizon.edit.set_hub_count(single, max_hubs=3)
+    assert any("options.policy: the single-hub policy needs max_hubs: 1 (max_hubs is 3)" in m for m in info.value.messages)
+
+
 def test_edit_names_the_file_like_the_loader(inst: horizon.Instance):
     with pytest.raises(horizon.InputError) as info:
         horizon.edit.set_holding_cost(inst, "qrf", -5.0)
