@@ -178,6 +178,19 @@ def test_pyomo_model_gives_the_same_optimum(inst: horizon.Instance, sol: horizon
     assert back.costs == pytest.approx(sol.costs, rel=1e-6, abs=1e-6)
 
 
+def test_model_keys_and_arcs_name_the_columns(inst: horizon.Instance, sol: horizon.Solution):
+    model = horizon.build(inst)
+    assert model.keys("open_hub") == [h.node for h in inst.hubs]
+    assert len(model.keys("stationed")) == model.linear.vars["stationed"].size
+    arcs = model.arcs()
+    assert len(arcs) == model.linear.vars["dispatch"].size
+    served = {(r["scenario"], r["hub"], r["mission"], r["asset_type"], r["route"]) for r in sol.dispatch}
+    listed = set(arcs[["scenario", "hub", "mission", "asset_type", "route"]].itertuples(index=False, name=None))
+    assert served <= listed
+    with pytest.raises(horizon.InputError, match="unknown variable block"):
+        model.keys("nonsense")
+
+
 def helicopter_cap(model: horizon.Model, pm: pyo.ConcreteModel, cap: float) -> set[str]:
     heli = {t.id for t in model.instance.spec.asset_types if t.category == "helicopter"}
     keys = model.keys("stationed")
