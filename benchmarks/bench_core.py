@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
 from common import STAGES, Comparison, arg_parser, export_mps, markdown_table, work_folder  # noqa: E402
+
 from horizon.optimizer.data.loader import default_instance_path  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
 from horizon.optimizer.network.generate import generate_spec  # noqa: E402

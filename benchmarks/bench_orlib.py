@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
 from common import ROOT, RTOL, arg_parser, command_line, machine_line, page_head, work_folder, write_atomic  # noqa: E402
+
 from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
 from horizon.optimizer.errors import HorizonError  # noqa: E402

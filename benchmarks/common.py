@@ -149,6 +149,7 @@ def stage_seconds(timings: Timings, result: SolveResult) -> dict[str, float]:
 def export_mps(path: Path, mps: Path) -> str:
     """Build the model as the pipeline does and write exactly what HiGHS receives; returns its size."""
     import highspy
+
     import horizon.optimizer.solve.highs as solve_mod
     from horizon.optimizer.pipeline import prepare
 
@@ -168,6 +169,7 @@ def raw_solve(mps: Path, opts: SolveOptions) -> tuple[float, float, str, float |
     The options go through `horizon.optimizer.solve.starts.configure`, so both sides run with the same ones.
     """
     import highspy
+
     from horizon.optimizer.solve.highs import configure, stdout_to_stderr
 
     with stdout_to_stderr():

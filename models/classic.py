@@ -37,9 +37,11 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import Classic, InstanceSpec, Options
 from horizon.optimizer.errors import InfeasibleError, InputError
+from horizon.optimizer.network.graph import build_network, eligible_arcs
 
 COVERAGE = ("lscp", "mclp", "p_center", "backup")
 
@@ -115,8 +117,6 @@ def classic_instance(instance: Instance, classic: Classic, radius: float | None 
 
 def candidate_radii(instance: Instance) -> np.ndarray:
     """Sorted distinct response times of all hub–demand pairs (the p-center candidates)."""
-    from horizon.optimizer.network.graph import build_network, eligible_arcs
-
     free = classic_instance(instance, Classic(model="lscp"), radius=None)
     free = free.derive(**_demands(free.spec, deadline_hours=None))
     arcs = eligible_arcs(free, build_network(free))

@@ -49,11 +49,12 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+
 from horizon.optimizer.data.edits import check_policy, policy_spec, soft_spec
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import POLICIES, Hub, InstanceSpec
 from horizon.optimizer.network.feasibility import hub_count, short_capacity, short_fleets, short_pledges
-from horizon.optimizer.network.graph import Arcs, Network, policy_mask, region_of, restrict_arcs
+from horizon.optimizer.network.graph import Arcs, Network, eligible_arcs, policy_mask, region_of, restrict_arcs
 
 # Written once in the layers below (the instance edits and the network's eligible arcs); named here
 # too because this module is where the policies are explained.
@@ -123,8 +124,6 @@ def late_under_policy(instance: Instance, network: Network, arcs: Arcs, policy: 
     allowed hub reaches the mission at all. For single-hub: the hub that reaches the most
     demands in time and what it misses.
     """
-    from horizon.optimizer.network.graph import eligible_arcs
-
     if instance.options.deadlines == "soft" or not instance.demands:
         return []
     covered = np.zeros(len(instance.demands), dtype=bool)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from horizon.models.linear import INF, LinearModel
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.network.graph import Arcs, Network

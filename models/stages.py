@@ -10,6 +10,7 @@ crisis: progressive hedging must not let them differ by scenario.
 from __future__ import annotations
 
 import numpy as np
+
 from horizon.models.linear import LinearModel
 
 FIRST_STAGE = ("open_hub", "stationed", "pledged")
@@ -39,3 +40,19 @@ def hub_columns(lm: LinearModel) -> tuple[np.ndarray, np.ndarray]:
     ys = np.arange(y.start, y.start + y.size, dtype=np.int32)
     others = np.flatnonzero(lm.col_bounds()[2]).astype(np.int32)
     return ys, others[(others < y.start) | (others >= y.start + y.size)]
+
+
+def first_stage_hubs(lm: LinearModel) -> np.ndarray:
+    """The hub (its position in ``open_hub``) of each first-stage column, in
+    `first_stage_columns` order: a hub's own opening, then what is stationed or pledged
+    there. Searches that close a hub clear everything at it with one mask."""
+    y = lm.vars["open_hub"]
+    position = {hub: i for i, hub in enumerate(y.keys if y.keys is not None else range(y.size))}
+    parts = []
+    for name in first_stage_blocks(lm):
+        block = lm.vars[name]
+        if name == "open_hub":
+            parts.append(np.arange(block.size, dtype=np.int64))
+        else:  # stationed keys (hub, type); pledged keys (hub, type, contributor)
+            parts.append(np.array([position[key[0]] for key in block.keys or ()], dtype=np.int64))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from horizon.models.classic import classic_instance, p_center
 from horizon.models.linear import LinearModel
 from horizon.models.policies import policy_reasons
@@ -52,21 +54,34 @@ def prepare(source: str | Path | Instance | None, *, check: bool = True) -> Prep
             if reasons:  # in the policy's terms: which allowed hub is fastest, which group is short
                 raise InfeasibleError(reasons, headline=f"The problem is infeasible under the '{policy}' policy:")
         presolve_checks(instance, network, arcs)
-    t2 = time.perf_counter()
-    model, data = build_model(instance, network, arcs)
-    t3 = time.perf_counter()
-    return Prepared(instance, network, arcs, model, data, Timings(load=t1 - t0, network=t2 - t1, build=t3 - t2))
+    prep = assemble(instance, network, arcs)
+    return replace(prep, timings=replace(prep.timings, load=t1 - t0, network=time.perf_counter() - t1 - prep.timings.build))
 
 
-def solve_prepared(prep: Prepared, options: SolveOptions | None = None) -> tuple[Solution, SolveResult]:
-    """Solve a prepared model and read back the `Solution` (timings up to the solve)."""
-    options = resolve_start(options or SolveOptions(), prep.model.n_cols, len(prep.instance.spec.scenarios))
+def assemble(instance: Instance, network: Network, arcs: Arcs) -> Prepared:
+    """Build the model over given arcs: the stage a caller enters when it chose the arcs
+    itself (a pooling policy restricts them)."""
     t0 = time.perf_counter()
-    result, values = solve_model(prep.model, options)
+    model, data = build_model(instance, network, arcs)
+    return Prepared(instance, network, arcs, model, data, Timings(build=time.perf_counter() - t0))
+
+
+def solve_prepared(
+    prep: Prepared, options: SolveOptions | None = None, *, fixed: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[Solution, SolveResult]:
+    """Solve a prepared model with the solver `options` name and read back the `Solution`
+    (timings up to the solve). `fixed`: (columns, values) held fixed, e.g. a decomposition's
+    first stage evaluated on the full model."""
+    model = prep.model
+    if fixed is not None:
+        model = model.with_bounds({int(c): (float(v), float(v)) for c, v in zip(*fixed)})
+    options = resolve_start(options or SolveOptions(), model.n_cols, len(prep.instance.spec.scenarios))
+    t0 = time.perf_counter()
+    result, values = solve_model(model, options)
     solve_s = time.perf_counter() - t0
     t = prep.timings
     timings = Timings(load=t.load, network=t.network, build=t.build, solve=solve_s, total=t.load + t.network + t.build + solve_s)
-    return read_solution(prep.model, prep.data, result, values, timings), result
+    return read_solution(model, prep.data, result, values, timings), result
 
 
 def load(source: str | Path | Instance | None) -> tuple[Instance, float]:

@@ -7,15 +7,16 @@ import json
 import math
 from pathlib import Path
 
-import horizon
 import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from click.testing import CliRunner
-from horizon.cli import main
-from horizon.optimizer.data.writer import write_instance
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import horizon
+from horizon.cli import main
+from horizon.optimizer.data.writer import write_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny-two-hubs.yaml"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from horizon.cli import main
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.errors import InfeasibleError, InputError

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from horizon.cli import main
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.planning.bench import (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 import pytest
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.network.generate import generate_spec
 from horizon.optimizer.pipeline import prepare

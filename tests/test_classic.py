@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
 from horizon.optimizer.data.schema import Classic
 from horizon.optimizer.errors import InfeasibleError
 from horizon.optimizer.pipeline import solve

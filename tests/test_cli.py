@@ -12,6 +12,7 @@ import highspy
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from horizon.cli import main
 from horizon.optimizer.errors import InputError
 

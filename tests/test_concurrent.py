@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from recheck import recheck
+
 from horizon.cli import main
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.writer import write_instance
@@ -22,7 +24,6 @@ from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
 from horizon.optimizer.solve.starts import single_search
 from horizon.optimizer.solve.strategy import solve_highs
-from recheck import recheck
 
 REL = 1e-6
 

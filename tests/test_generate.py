@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.writer import write_instance
@@ -136,6 +137,7 @@ def test_split_loads_never_costs_more(seed):
 
 def test_generate_cli_split_loads_flag(tmp_path):
     from click.testing import CliRunner
+
     from horizon.cli import main
 
     out = tmp_path / "g.yaml"

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 import pytest
+from recheck import recheck
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.network.generate import generate_spec
 from horizon.optimizer.pipeline import prepare, solve_prepared
@@ -17,7 +19,6 @@ from horizon.optimizer.solve.exchange import Exchange
 from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
 from horizon.optimizer.solve.hubsets import search, serve
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
-from recheck import recheck
 
 REL = 1e-6
 

@@ -6,12 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from recheck import recheck, unsupported_features
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.pipeline import solve
 from horizon.optimizer.solve.result import SolveOptions
-from recheck import recheck, unsupported_features
 
 HERE = Path(__file__).parent / "instances"
 ROOT = Path(__file__).parent.parent / "instances"
@@ -167,28 +168,7 @@ def test_bundled_default_instance_rechecks():
     assert recheck(inst, sol) == []
 
 
-LENDING = """
-name: lent-lift
-modes:
-  - {id: air, needs_lift: true, handling_hours: 2}
-  - {id: ferry, needs_lift: true, handling_hours: 2}   # flown by the aircraft only
-nodes:
-  - {id: M, kind: mission}
-  - {id: G, kind: hub}
-  - {id: H, kind: hub}
-links:
-  - {from: G, to: H, mode: ferry, distance_km: 600}
-  - {from: H, to: M, mode: air, distance_km: 600}
-hubs:
-  - {node: G, holding_cost: {c17: 5}, lends_lift_to: [H]}
-  - {node: H, holding_cost: {c17: 1000}}
-asset_types:
-  - {id: inf, category: force, holding_cost: 1, modes: [air], lift: {c17: 1}}
-  - {id: c17, category: airlift, modes: [air, ferry], speed_kmh: 600, sorties_per_window: 1, cost_per_flight_hour: 10}
-scenarios:
-  - id: s
-    demands: [{mission: M, type: inf, units: 1}]
-"""
+LENDING = (Path(__file__).parent / "instances" / "lent-lift.yaml").read_text()
 
 
 def test_lent_lift_response_time(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from horizon.cli import main
 
 ph = pytest.importorskip("horizon.optimizer.planning.ph")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.schema import Disruption, ServiceLevel

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recheck import recheck, unsupported_features
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.schema import Disruption, ServiceLevel
 from horizon.optimizer.pipeline import solve
 from horizon.optimizer.results.solution import Solution
-from recheck import recheck, unsupported_features
 
 RULES = Path(__file__).parent / "instances" / "rules"
 ROOT = Path(__file__).parent.parent / "instances"

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from horizon.cli import main
 from horizon.models.linear import LinearModel
 from horizon.optimizer.data.instance import Instance

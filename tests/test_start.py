@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from recheck import recheck
+
 from horizon.cli import main
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.writer import write_instance
@@ -28,7 +30,6 @@ from horizon.optimizer.solve.starts import (
     resolve_start,
     wants_start,
 )
-from recheck import recheck
 
 REL = 1e-6
 

@@ -1,145 +1,58 @@
 """Planner commands: ``compare``, ``sweep``, ``marginal``, ``plot``, ``report``.
 
-Each is a `click.Command` that `cli.py` adds to its group (``main.add_command(compare)`` ...).
-Errors go through `cli._run` (imported lazily, so that cli.py can import this module): a
-`HorizonError` prints its message and exits with its code (2 invalid input, 3 infeasible,
-4 no solution / solver failure).
+Each is a `click.Command` that `cli.py` adds to its group; the work is in
+`horizon.optimizer.planning` and `horizon.optimizer.results`, the options and the error
+wrapper in `horizon.optimizer.commands.common`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from horizon.models.policies import POLICIES
 from rich.console import Console
 from rich.table import Table
 
-err_console = Console(stderr=True, highlight=False)
-
-
-def _run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False) -> Any:
-    from horizon.cli import _run as cli_run
-
-    return cli_run(ctx, fn, as_json=as_json)
-
-
-def _solver_options(f: Callable) -> Callable:
-    f = click.option("--seed", type=int, help="Solver random seed.")(f)
-    f = click.option("--threads", type=click.IntRange(min=1), help="Solver threads.")(f)
-    f = click.option(
-        "--mip-gap", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Relative MIP gap per solve."
-    )(f)
-    f = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds per solve.")(f)
-    return f
-
-
-def _options(time_limit: float | None, mip_gap: float, threads: int | None, seed: int | None) -> Any:
-    from horizon.optimizer.solve.result import SolveOptions
-
-    return SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
-
-
-def _load(instance: Path | None) -> Any:
-    from horizon.optimizer.data.loader import load_instance
-
-    return load_instance(instance)
-
-
-@contextmanager
-def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
-    """A rich progress bar on stderr (only on a terminal, unless disabled)."""
-    if not enabled or not err_console.is_terminal:
-        yield lambda i, n, what: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn(f"[bold]{label}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=None)
-
-        def update(i: int, n: int, what: str) -> None:
-            bar.update(task, completed=i, total=n, description=what)
-
-        yield update
-
-
-def _num(x: Any, money: bool = False) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, bool):
-        return "yes" if x else ""
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        if money:
-            return f"{x:,.0f}"
-        return f"{x:,.1f}" if not x.is_integer() else f"{x:g}"
-    return str(x)
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow(["" if v is None else v for v in r])
-    return buf.getvalue()
-
-
-def _json_default(o: object) -> object:
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _dumps(d: Any) -> str:
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [clean(v) for v in x]
-        return x
-
-    return json.dumps(clean(d), indent=2, default=_json_default, allow_nan=False)
-
+from horizon.models.policies import POLICIES
+from horizon.optimizer.commands.common import (
+    csv_text,
+    dumps,
+    err_console,
+    instance_argument,
+    num,
+    progress,
+    run,
+    solver_options,
+)
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.writer import write_instance
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.files import write_text
+from horizon.optimizer.planning.charts import plot_comparison, plot_sweep
+from horizon.optimizer.planning.tools import MARGINAL_COLUMNS, compare_policies
+from horizon.optimizer.planning.tools import marginal as run_marginal
+from horizon.optimizer.planning.tools import sweep as run_sweep
+from horizon.optimizer.results.report import (
+    HIST_SIZE,
+    MAP_SIZE,
+    load_solution_dir,
+    planning_info,
+    plot_histogram,
+    plot_map,
+    resolve_instance,
+    write_report,
+)
+from horizon.optimizer.results.solution import write_solution_dir
+from horizon.optimizer.solve.result import SolveOptions
 
 # --- compare ------------------------------------------------------------------------------
 MONEY_ROWS = ("total cost", "cost: ", "savings vs dedicated")
 
 
 @click.command()
-@click.argument("instance", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@instance_argument
 @click.option(
     "--policy", "policies", multiple=True, type=click.Choice(POLICIES), help="Policy to compare (repeat; default: all four)."
 )
@@ -173,7 +86,7 @@ MONEY_ROWS = ("total cost", "cost: ", "savings vs dedicated")
     type=click.Path(file_okay=False, path_type=Path),
     help="Write DIR/<policy>/ solution directories (for plot and report).",
 )
-@_solver_options
+@solver_options(" per solve")
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -188,10 +101,7 @@ def compare(
     as_json: bool,
     plot_path: Path | None,
     save_solutions: Path | None,
-    time_limit: float | None,
-    mip_gap: float,
-    threads: int | None,
-    seed: int | None,
+    solve_options: SolveOptions,
 ) -> None:
     """Compare pooling policies on INSTANCE side by side (default: the bundled UN 2009 instance).
 
@@ -200,14 +110,13 @@ def compare(
     region), single-hub (the best single hub serves everything). Exit 0 when at least one
     policy has a solution, 3 when none has.
     """
-    from horizon.optimizer.planning.tools import compare_policies
 
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
-    options = _options(time_limit, mip_gap, threads, seed)
+    options = solve_options
 
     def work() -> Any:
-        inst = _load(instance)
-        with _progress("compare", True) as progress:
+        inst = load_instance(instance)
+        with progress("compare", True) as tick:
             comp = compare_policies(
                 inst,
                 chosen,
@@ -217,22 +126,20 @@ def compare(
                 mission_hub_cost=mission_hub_cost,
                 soft_penalty=soft_penalty,
                 fleet_limits=not no_fleet_limits,
-                progress=progress,
+                progress=tick,
             )
         if csv_path is not None:
             table = comp.table()
-            _write_text(csv_path, _csv_text(["metric", *chosen], [[label, *vals] for label, vals in table]))
+            write_text(csv_path, csv_text(["metric", *chosen], [[label, *vals] for label, vals in table]))
         if plot_path is not None:
-            from horizon.optimizer.results.report import plot_comparison
-
             plot_comparison(comp, plot_path)
         if save_solutions is not None:
             _save_comparison(comp, save_solutions)
         return comp
 
-    comp = _run(ctx, work, as_json=as_json)
+    comp = run(ctx, work, as_json=as_json)
     if as_json:
-        click.echo(_dumps(comp.to_dict()))
+        click.echo(dumps(comp.to_dict()))
     else:
         _print_comparison(comp)
         for p in (csv_path, plot_path, save_solutions):
@@ -243,8 +150,6 @@ def compare(
 
 
 def _save_comparison(comp: Any, folder: Path) -> None:
-    from horizon.optimizer.data.writer import write_instance
-    from horizon.optimizer.results.solution import write_solution_dir
 
     folder.mkdir(parents=True, exist_ok=True)
     for o in comp.outcomes:
@@ -253,8 +158,8 @@ def _save_comparison(comp: Any, folder: Path) -> None:
             write_solution_dir(o.solution, target)
             write_instance(o.instance.spec, target / "instance.yaml", csv_threshold=None)
             info = {"policy": o.policy, "settings": comp.settings, "reasons": o.reasons}
-            _write_text(target / "planning.json", _dumps(info) + "\n")
-    _write_text(folder / "comparison.json", _dumps(comp.to_dict()) + "\n")
+            write_text(target / "planning.json", dumps(info) + "\n")
+    write_text(folder / "comparison.json", dumps(comp.to_dict()) + "\n")
 
 
 def _print_comparison(comp: Any) -> None:
@@ -278,7 +183,7 @@ def _print_comparison(comp: Any) -> None:
         elif label.endswith("(%)"):
             cells = ["—" if v is None else f"{v:.1f}" for v in vals]
         else:
-            cells = [_num(v, money) for v in vals]
+            cells = [num(v, money) for v in vals]
         style = "bold" if label in ("status", "total cost") else None
         t.add_row(label, *cells, style=style)
     console.print(t)
@@ -313,7 +218,7 @@ def _parse_values(values: str | None, start: float | None, stop: float | None, s
 
 
 @click.command()
-@click.argument("instance", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@instance_argument
 @click.option("--param", required=True, help="deadline-scale, budget, hubs or fleet:TYPE.")
 @click.option("--values", help="Comma-separated values (e.g. 0.5,1,1.5,2).")
 @click.option("--from", "start", type=float, help="First value (with --to and --steps).")
@@ -328,7 +233,7 @@ def _parse_values(values: str | None, start: float | None, stop: float | None, s
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the points as JSON on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-@_solver_options
+@solver_options(" per solve")
 @click.pass_context
 def sweep(
     ctx: click.Context,
@@ -343,38 +248,33 @@ def sweep(
     hard: bool,
     as_json: bool,
     no_progress: bool,
-    time_limit: float | None,
-    mip_gap: float,
-    threads: int | None,
-    seed: int | None,
+    solve_options: SolveOptions,
 ) -> None:
     """Re-solve INSTANCE over a parameter and write the trade-off (sweep.csv, sweep.png).
 
     The model is built once; each point changes bounds or right-hand sides and starts from
     the previous point's plan. Exit 0 when at least one point is solved, 3 when none is.
     """
-    from horizon.optimizer.planning.tools import sweep as run_sweep
-    from horizon.optimizer.results.report import plot_sweep
 
     vals = _parse_values(values, start, stop, steps)
-    options = _options(time_limit, mip_gap, threads, seed)
+    options = solve_options
 
     def work() -> Any:
-        inst = _load(instance)
-        with _progress(f"sweep {param}", not no_progress) as progress:
-            result = run_sweep(inst, param, vals, options, soft_penalty=soft_penalty, hard=hard, progress=progress)
+        inst = load_instance(instance)
+        with progress(f"sweep {param}", not no_progress) as tick:
+            result = run_sweep(inst, param, vals, options, soft_penalty=soft_penalty, hard=hard, progress=tick)
         rows = result.rows()
         out.mkdir(parents=True, exist_ok=True)
         header = list(rows[0]) if rows else ["param", "value", "status"]
-        _write_text(out / "sweep.csv", _csv_text(header, [[r[h] for h in header] for r in rows]))
+        write_text(out / "sweep.csv", csv_text(header, [[r[h] for h in header] for r in rows]))
         plot_sweep(result, out / "sweep.png")
         return result
 
-    result = _run(ctx, work, as_json=as_json)
+    result = run(ctx, work, as_json=as_json)
     rows = result.rows()
     if as_json:
         click.echo(
-            _dumps(
+            dumps(
                 {
                     "instance": result.instance.name,
                     "param": result.param,
@@ -395,7 +295,7 @@ def sweep(
         for c, h in zip(cols, heads):
             t.add_column(h, justify="left" if c == "status" else "right")
         for r in rows:
-            cells = [_num(r[c], money=c in ("total_cost", "annual_cost")) for c in cols]
+            cells = [num(r[c], money=c in ("total_cost", "annual_cost")) for c in cols]
             cells[0] = f"{r['value']:,.0f}" if param == "budget" else f"{r['value']:g}"
             t.add_row(*cells)
         console.print(t)
@@ -409,7 +309,7 @@ def sweep(
 
 # --- marginal -----------------------------------------------------------------------------
 @click.command()
-@click.argument("instance", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@instance_argument
 @click.option("--asset", "assets", multiple=True, help="Asset type to value (repeat; default: all types).")
 @click.option("--hub", "hubs", multiple=True, help="Hub to toggle open/closed (repeat).")
 @click.option("--hubs", "all_hubs", is_flag=True, help="Toggle every hub, and value one more / one fewer hub.")
@@ -417,7 +317,7 @@ def sweep(
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as CSV.")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-@_solver_options
+@solver_options(" per solve")
 @click.pass_context
 def marginal(
     ctx: click.Context,
@@ -429,10 +329,7 @@ def marginal(
     csv_path: Path | None,
     as_json: bool,
     no_progress: bool,
-    time_limit: float | None,
-    mip_gap: float,
-    threads: int | None,
-    seed: int | None,
+    solve_options: SolveOptions,
 ) -> None:
     """What one more (or one fewer) unit of an asset type, or hub, changes in cost and coverage.
 
@@ -440,16 +337,14 @@ def marginal(
     more / one fewer hub. '+1 pledged unit' raises the fleet limit; '-1 stationed unit' allows one
     unit fewer than the optimum stations.
     """
-    from horizon.optimizer.planning.tools import MARGINAL_COLUMNS
-    from horizon.optimizer.planning.tools import marginal as run_marginal
 
-    options = _options(time_limit, mip_gap, threads, seed)
+    options = solve_options
 
     def work() -> Any:
-        inst = _load(instance)
+        inst = load_instance(instance)
         hub_list = [h.node for h in inst.hubs] if all_hubs else list(hubs)
         types = list(assets) if assets else (None if not (hubs or all_hubs) else [])
-        with _progress("marginal", not no_progress) as progress:
+        with progress("marginal", not no_progress) as tick:
             res = run_marginal(
                 inst,
                 types,
@@ -457,18 +352,18 @@ def marginal(
                 options,
                 hub_count_rows=not (assets or hubs) or all_hubs,
                 soft_penalty=soft_penalty,
-                progress=progress,
+                progress=tick,
             )
         if csv_path is not None:
             rows = [r.to_dict() for r in res.rows]
             header = list(MARGINAL_COLUMNS)
-            _write_text(csv_path, _csv_text(header, [[r[h] for h in header] for r in rows]))
+            write_text(csv_path, csv_text(header, [[r[h] for h in header] for r in rows]))
         return res
 
-    res = _run(ctx, work, as_json=as_json)
+    res = run(ctx, work, as_json=as_json)
     if as_json:
         click.echo(
-            _dumps(
+            dumps(
                 {
                     "instance": res.instance.name,
                     "baseline": res.baseline,
@@ -492,7 +387,7 @@ def marginal(
         dc = "—" if r.delta_cost is None else f"{r.delta_cost:+,.0f}"
         dp = "—" if r.delta_coverage_pp is None else f"{r.delta_coverage_pp:+.1f}"
         cov = "—" if r.coverage_pct is None else f"{r.coverage_pct:.1f}"
-        t.add_row(r.item, r.change, r.status, _num(r.total_cost, True), dc, cov, dp, r.detail)
+        t.add_row(r.item, r.change, r.status, num(r.total_cost, True), dc, cov, dp, r.detail)
     console.print(t)
     rank = [r for r in res.ranking() if (r.delta_cost or 0) < -1e-6 or (r.delta_coverage_pp or 0) > 1e-9]
     if rank:
@@ -541,14 +436,6 @@ def plot(
 ) -> None:
     """Draw SOLUTION_DIR (from `horizon solve --out`): a map of hubs, missions, stationed assets and a
     scenario's dispatch arcs on lat/lon, or a response-time histogram."""
-    from horizon.optimizer.results.report import (
-        HIST_SIZE,
-        MAP_SIZE,
-        load_solution_dir,
-        plot_histogram,
-        plot_map,
-        resolve_instance,
-    )
 
     def work() -> Path:
         sol = load_solution_dir(solution_dir)
@@ -559,7 +446,7 @@ def plot(
             return plot_map(inst, sol, out, scenario, size=size, dpi=dpi)
         return plot_histogram(inst, sol, out, size=size, dpi=dpi)
 
-    path = _run(ctx, work)
+    path = run(ctx, work)
     err_console.print(f"written: {path}")
 
 
@@ -583,18 +470,15 @@ def plot(
 def report(ctx: click.Context, solution_dir: Path, out: Path, scenario: str | None, instance_path: Path | None) -> None:
     """Write a report of SOLUTION_DIR a planner can send on: assumptions, costs, stationing,
     coverage per scenario, with the map and the response-time histogram embedded."""
-    from horizon.optimizer.results.report import load_solution_dir, planning_info, resolve_instance, write_report
 
     def work() -> list[Path]:
         sol = load_solution_dir(solution_dir)
         if not sol.ok:
-            from horizon.optimizer.errors import InputError
-
             raise InputError(f"{solution_dir}: the solution's status is '{sol.status}'; nothing to report")
         inst = resolve_instance(solution_dir, sol, instance_path)
         return write_report(inst, sol, out, scenario=scenario, info=planning_info(solution_dir))
 
-    paths = _run(ctx, work)
+    paths = run(ctx, work)
     err_console.print("written: " + ", ".join(str(p) for p in paths))
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import (
     CSV_TABLES,
@@ -34,7 +36,6 @@ from horizon.optimizer.data.schema import (
 )
 from horizon.optimizer.data.validate import cross_check
 from horizon.optimizer.errors import InputError
-from pydantic import BaseModel, ValidationError
 
 DEFAULT_INSTANCE = "un-2009.yaml"
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
 from horizon.optimizer.data.schema import CSV_TABLES, InstanceSpec
+from horizon.optimizer.files import replacing_all
 
 
 def _rows(spec: InstanceSpec, table: str) -> list[dict[str, Any]]:
@@ -29,15 +29,6 @@ def _csv_cell(v: Any) -> str:
 
 def _csv_ok(rows: list[dict[str, Any]]) -> bool:
     return all(not isinstance(v, list | dict) for r in rows for v in r.values())
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    """Write `text` to a temp file beside `path`; return the temp path (rename later)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; an instance file is meant to be shared
-    return Path(tmp)
 
 
 def _csv_text(rows: list[dict[str, Any]], table: str) -> str:
@@ -90,20 +81,17 @@ def write_instance(spec: InstanceSpec, path: str | Path, csv_threshold: int | No
         rows = data.get(table, [])
         if big(rows) and _csv_ok(rows):
             csv_tables[table] = rows
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for table, rows in csv_tables.items():
-            target = path.with_name(f"{path.stem}.{table}.csv")
-            temps.append((_write_atomic(target, _csv_text(rows, table)), target))
-            data[table] = target.name
-        ordered = {k: data[k] for k in InstanceSpec.model_fields if k in data}
-        header = f"# {spec.name}: written by horizon\n"
-        text = header + yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=130, allow_unicode=True)
-        temps.append((_write_atomic(path, text), path))
-        for tmp, target in temps:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in temps:
-            if tmp.exists():
-                tmp.unlink()
-    return [target for _, target in temps]
+    texts: dict[Path, str] = {}
+    for table, rows in csv_tables.items():
+        target = path.with_name(f"{path.stem}.{table}.csv")
+        texts[target] = _csv_text(rows, table)
+        data[table] = target.name
+    ordered = {k: data[k] for k in InstanceSpec.model_fields if k in data}
+    header = f"# {spec.name}: written by horizon\n"
+    texts[path] = header + yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=130, allow_unicode=True)
+    targets = list(texts)
+    with replacing_all(targets) as temps:
+        for tmp, target in zip(temps, targets):
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                fh.write(texts[target])
+    return targets

@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 
 import numpy as np
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.errors import InfeasibleError, InputError
 from horizon.optimizer.network.graph import Arcs, Network

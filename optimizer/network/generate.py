@@ -62,6 +62,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import InstanceSpec
 from horizon.optimizer.network.graph import build_network, great_circle_km

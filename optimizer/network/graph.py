@@ -30,10 +30,11 @@ from dataclasses import dataclass, field, fields, replace
 
 import networkx as nx
 import numpy as np
-from horizon.optimizer.data.instance import Instance
-from horizon.optimizer.data.schema import AssetType, Disruption, Link
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
+
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.schema import AssetType, Disruption, Link
 
 EARTH_RADIUS_KM = 6371.0088
 TIME_TOLERANCE = 1e-9

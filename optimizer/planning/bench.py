@@ -38,7 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.orlib import read_cap, read_pmed
 from horizon.optimizer.errors import InputError
+from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.solve.adapters import COMMUNITY_LIMITS, available_solvers, get_solver, quiet_stdout
+from horizon.optimizer.solve.result import SolveOptions
 
 FORMATS = ("horizon", "orlib-cap", "orlib-pmed")
 COLUMNS = [
@@ -71,13 +77,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def load_for_bench(path: str, fmt: str):  # noqa: ANN201 - returns an `Instance`
     """Load an instance file in one of `FORMATS` as an `Instance`."""
-    from horizon.optimizer.data.instance import Instance
-    from horizon.optimizer.data.loader import load_instance
-
     if fmt == "horizon":
         return load_instance(path)
-    from horizon.optimizer.data.orlib import read_cap, read_pmed
-
     spec = read_cap(path) if fmt == "orlib-cap" else read_pmed(path)
     return Instance.from_spec(spec, source=str(path))
 
@@ -125,10 +126,6 @@ def peak_rss_mb() -> float:
 
 def child_run(spec: dict[str, Any]) -> dict[str, Any]:
     """One run in this process: load, build, solve, check. Returns the result row."""
-    from horizon.optimizer.pipeline import prepare
-    from horizon.optimizer.solve.adapters import get_solver, quiet_stdout
-    from horizon.optimizer.solve.result import SolveOptions
-
     row: dict[str, Any] = {"instance": spec["name"], "solver": spec["solver"], "repeat": spec["repeat"]}
     with quiet_stdout():
         solver = get_solver(spec["solver"])
@@ -296,8 +293,6 @@ def instance_names(paths: Sequence[Path]) -> list[str]:
 
 def resolve_solvers(names: Iterable[str]) -> list[str]:
     """Solver names, 'all' expanded to every solver available here; unknown/unavailable → InputError."""
-    from horizon.optimizer.solve.adapters import available_solvers, get_solver
-
     out: list[str] = []
     for n in names:
         for name in available_solvers() if n.strip().lower() == "all" else [n]:
@@ -567,8 +562,6 @@ def summary_markdown(rows: Sequence[dict[str, Any]], time_limit: float, flags: S
         if a["status"] in ("error", "crashed", "killed"):
             m = a["message"]
             if "size-limited licence" in m:
-                from horizon.optimizer.solve.adapters import COMMUNITY_LIMITS
-
                 m = f"model over the size-limited licence ({COMMUNITY_LIMITS.get(s, 'size limit')})"
             errors[(s, m)].append(i)
     if errors:

@@ -43,15 +43,13 @@ HiGHS cannot solve PH's quadratic proximal term; it is linearised
 in proportion to its first-stage cost (``rho_factor`` × fixed or holding cost), the usual
 cost-proportional choice, so the same factor suits instances of any cost scale.
 
-Across ranks: ``mpiexec -n R python -m horizon.optimizer.planning.ph INSTANCE --json`` (or
-``horizon solve INSTANCE --method ph``) splits the scenarios over R ranks; only rank 0
-returns the `Solution`, prints and writes. mpi-sppy and mpi4py are optional dependencies:
+Across ranks: ``mpiexec -n R horizon solve INSTANCE --method ph --json`` splits the
+scenarios over R ranks; only rank 0 returns the `Solution`, prints and writes. mpi-sppy and mpi4py are optional dependencies:
 without mpi4py PH runs in one process.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import sys
@@ -64,15 +62,19 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
 from horizon.models.linear import LinearModel
 from horizon.models.reserve import FirstStage, ModelData, annual_cost, build_model, prepare
+from horizon.models.stages import first_stage_blocks, first_stage_columns, first_stage_hubs
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.errors import HorizonError, InputError, SolverError
 from horizon.optimizer.network.graph import Network, build_network, eligible_arcs
-from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.pipeline import load, solve_prepared
+from horizon.optimizer.pipeline import prepare as prepare_full
+from horizon.optimizer.results.solution import Solution, Timings
 from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs, solve_relaxation, stdout_to_stderr
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 SOLVER_LABEL = "mpisppy-ph+highs"
 ROUND_TOL = 1e-6
@@ -142,12 +144,6 @@ def build_scenario(instance: Instance, name: str, network: Network, first_stage:
     return build_model(sub, network, eligible_arcs(sub, network), first_stage=first_stage)
 
 
-def first_stage_columns(lm: LinearModel) -> np.ndarray:
-    """Column numbers of the first-stage variables: ``open_hub`` then ``stationed``."""
-    y, z = lm.vars["open_hub"], lm.vars["stationed"]
-    return np.concatenate([np.arange(y.start, y.start + y.size), np.arange(z.start, z.start + z.size)])
-
-
 def scenario_creator(scenario_name: str, *, instance: Instance, network: Network, first_stage: FirstStage) -> pyo.ConcreteModel:
     """mpi-sppy's scenario creator: scenario `scenario_name` as a Pyomo model with a root node.
 
@@ -162,7 +158,8 @@ def scenario_creator(scenario_name: str, *, instance: Instance, network: Network
     m.first_stage_cost = pyo.Expression(
         expr=LinearExpression(constant=0.0, linear_coefs=coefs.tolist(), linear_vars=[m._columns[j] for j in cols])
     )
-    sputils.attach_root_node(m, m.first_stage_cost, [m.open_hub, m.stationed])
+    # every first-stage block (hubs, stocks, contributors' pledges): none may differ by scenario
+    sputils.attach_root_node(m, m.first_stage_cost, [getattr(m, name) for name in first_stage_blocks(lm)])
     m._mpisppy_probability = float(instance.probabilities[scenario_name])
     m._horizon = (lm, data)
     return m
@@ -209,21 +206,22 @@ class LocalScenarios:
     """This rank's scenario sub-models in HiGHS, kept loaded: a pass only changes the
     first-stage bounds and re-runs (horizon's HiGHS path, no Pyomo)."""
 
-    def __init__(
-        self, models: Sequence[tuple[float, LinearModel]], stocked_hub: np.ndarray, options: SolveOptions, comm: Any | None
-    ) -> None:
+    def __init__(self, models: Sequence[tuple[float, LinearModel]], options: SolveOptions, comm: Any | None) -> None:
         self.comm = comm
         self.options = options
         self.prob = np.array([p for p, _ in models], dtype=float)
         self.models = [lm for _, lm in models]
-        self.cols = first_stage_columns(self.models[0]) if self.models else np.zeros(0, dtype=np.int64)
+        # each sub-model's first-stage columns (pledges come after its own dispatch columns);
+        # position j means the same variable in every sub-model
+        self.cols_of = [first_stage_columns(lm) for lm in self.models]
+        self.cols = self.cols_of[0] if self.models else np.zeros(0, dtype=np.int64)
         lower, upper, integer = self.models[0].col_bounds()
         self.lower, self.upper, self.integer = lower[self.cols], upper[self.cols], integer[self.cols]
         self._highs: list[highspy.Highs | None] = [None] * len(self.models)
         self.solves = 0
         self.cost = self.models[0].cost()[self.cols]  # first-stage cost of each first-stage variable
         self._row_cache: dict[int, tuple[Any, np.ndarray, np.ndarray, np.ndarray]] = {}
-        self.stocked_hub = stocked_hub
+        self.hub_of = first_stage_hubs(self.models[0]) if self.models else np.zeros(0, dtype=np.int64)
 
     def _solve(self, i: int, lower: np.ndarray, upper: np.ndarray) -> tuple[SolveResult, np.ndarray | None]:
         h = self._highs[i]
@@ -233,7 +231,7 @@ class LocalScenarios:
             h.setOptionValue("mip_heuristic_run_feasibility_jump", False)  # small MIPs: costs more than it saves
             pass_model(h, self.models[i])
             self._highs[i] = h
-        idx = self.cols.astype(np.int32)
+        idx = self.cols_of[i].astype(np.int32)
         h.changeColsBounds(len(idx), idx, lower.astype(float), upper.astype(float))
         self.solves += 1
         return run_highs(h, mip=True)
@@ -248,7 +246,7 @@ class LocalScenarios:
             if result.status != "optimal" or values is None or result.objective is None:
                 failed = 1.0
                 break
-            x = values[self.cols]
+            x = values[self.cols_of[i]]
             chosen = np.maximum(chosen, np.where(self.integer, np.round(x), x))
             total += self.prob[i] * result.objective
         failed_all = float(_allreduce_sum(self.comm, np.array([failed]))[0])
@@ -290,7 +288,7 @@ class LocalScenarios:
                             if i not in priority:
                                 priority.insert(0, i)
                             break
-                        v = values[self.cols]
+                        v = values[self.cols_of[i]]
                         x = np.maximum(x, np.where(self.integer, np.round(v), v))
                 if size > 1:
                     x, failed, owner = self.comm.bcast((x, failed, owner), root=r)
@@ -333,9 +331,7 @@ class LocalScenarios:
             return x, math.inf
         x = x.copy()
         n_hubs = self.models[0].vars["open_hub"].size
-        hub_of = np.full(len(self.cols), -1, dtype=np.int64)
-        hub_of[:n_hubs] = np.arange(n_hubs)
-        hub_of[n_hubs:] = self.stocked_hub
+        hub_of = self.hub_of
         stock_order = [j for j in np.argsort(-self.cost, kind="stable").tolist() if j >= n_hubs]
         hub_order = [j for j in np.argsort(-self.cost, kind="stable").tolist() if j < n_hubs]
         for _ in range(max_sweeps):
@@ -348,7 +344,7 @@ class LocalScenarios:
                         break
                     new, frozen = x.copy(), np.zeros(len(x), dtype=bool)
                     if j < n_hubs:  # close the hub: its stock goes too
-                        at_hub = hub_of == j
+                        at_hub = hub_of == j  # its opening, stocks and pledges
                         new[at_hub], frozen[at_hub] = 0.0, True
                     else:
                         new[j] -= 1.0
@@ -387,11 +383,11 @@ class LocalScenarios:
             lo, up = lm.row_bounds()
             csr = lm.matrix()
             is_first = np.zeros(lm.n_cols, dtype=bool)
-            is_first[self.cols] = True
+            is_first[self.cols_of[i]] = True
             nnz = np.diff(csr.indptr)
             per_row = np.bincount(np.repeat(np.arange(lm.n_rows), nnz), weights=is_first[csr.indices], minlength=lm.n_rows)
             fs_only = (nnz > 0) & (per_row == nnz)
-            self._row_cache[i] = (csr.tocsc()[:, self.cols].tocsr(), lo, up, fs_only)
+            self._row_cache[i] = (csr.tocsc()[:, self.cols_of[i]].tocsr(), lo, up, fs_only)
         return self._row_cache[i]
 
     def _try_move(self, x: np.ndarray, new: np.ndarray, frozen: np.ndarray, states: list) -> bool:
@@ -419,7 +415,7 @@ class LocalScenarios:
             if result.status != "optimal" or values is None:
                 infeasible = 1.0
                 break
-            v = values[self.cols]
+            v = values[self.cols_of[i]]
             grown = np.maximum(grown, np.where(self.integer, np.round(v), v))
         grown = _allreduce_max(self.comm, grown)
         if float(_allreduce_max(self.comm, np.array([infeasible]))[0]) > 0:
@@ -482,16 +478,6 @@ def lp_relaxation(lm: LinearModel, options: SolveOptions) -> tuple[float | None,
     if result.status != "optimal" or values is None:
         return None, None
     return result.objective, values[first_stage_columns(lm)]
-
-
-def _solve_fixed(lm: LinearModel, fixed: np.ndarray, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
-    """Solve `lm` with its first-stage columns fixed to `fixed` (horizon's HiGHS path)."""
-    h = new_highs()
-    configure(h, options)
-    pass_model(h, lm)
-    cols = first_stage_columns(lm).astype(np.int32)
-    h.changeColsBounds(len(cols), cols, fixed.astype(float), fixed.astype(float))
-    return run_highs(h, mip=bool(lm.col_bounds()[2].any()))
 
 
 def rounded(xbar: np.ndarray, integer: np.ndarray, upper: np.ndarray, up: bool) -> np.ndarray:
@@ -601,13 +587,12 @@ def run_ph(
     t0 = time.perf_counter()
     eval_options = SolveOptions(mip_gap=0.0, seed=solve_options.seed, threads=solve_options.threads)
     n_hubs = local[0]._horizon[0].vars["open_hub"].size
-    stocked_hub = local[0]._horizon[1].stocked_hub
-    scen = LocalScenarios([(float(m._mpisppy_probability), m._horizon[0]) for m in local], stocked_hub, eval_options, comm)
+    scen = LocalScenarios([(float(m._mpisppy_probability), m._horizon[0]) for m in local], eval_options, comm)
     fractional = {"PH x̄": xbar, **(extra_starts or {})}
     starts: list[tuple[str, np.ndarray]] = []
     for label, frac in fractional.items():
         for up in (False, True) if ph_options.round_up else (False,):
-            x = _open_where_stocked(rounded(frac, scen.integer, scen.upper, up), n_hubs, stocked_hub)
+            x = _open_where_stocked(rounded(frac, scen.integer, scen.upper, up), n_hubs, scen.hub_of)
             if not any(np.array_equal(x, o) for _, o in starts):
                 starts.append((f"{label} rounded{' up' if up else ''}", x))
     cands: list[np.ndarray] = []
@@ -651,11 +636,10 @@ def run_ph(
     return (cands[best] if incumbent is not None else None), report
 
 
-def _open_where_stocked(x: np.ndarray, n_hubs: int, stocked_hub: np.ndarray) -> np.ndarray:
-    """A hub that stations something must be open."""
+def _open_where_stocked(x: np.ndarray, n_hubs: int, hub_of: np.ndarray) -> np.ndarray:
+    """A hub that stations (or is pledged) something must be open."""
     x = x.copy()
-    z = x[n_hubs:]
-    x[stocked_hub[z > ROUND_TOL]] = 1.0
+    x[hub_of[n_hubs:][x[n_hubs:] > ROUND_TOL]] = 1.0
     return x
 
 
@@ -669,9 +653,6 @@ def solve_ph(
 
     Returns ``(solution, report)`` on rank 0 and ``(None, report)`` on the other ranks.
     """
-    from horizon.optimizer.pipeline import load
-    from horizon.optimizer.pipeline import prepare as prepare_full
-
     solve_options = solve_options or SolveOptions()
     ph_options = ph_options or PHOptions()
     comm = comm if comm is not None else world()
@@ -682,13 +663,8 @@ def solve_ph(
     network = build_network(instance)
     network_s = time.perf_counter() - t0
     # --threads holds for every HiGHS run of this rank (sub-problems, LP relaxation, final solve)
-    final_options = SolveOptions(
-        mip_gap=0.0,
-        seed=solve_options.seed,
-        threads=solve_options.threads,
-        log_file=solve_options.log_file,
-        verbose=solve_options.verbose,
-    )
+    # the final solve has every hub fixed: no start strategy has anything to choose
+    final_options = replace(solve_options, mip_gap=0.0, time_limit=None, write_model=None, start="none")
     # Rank 0 builds the full model (for the Solution) and, if asked, solves its LP relaxation.
     t0 = time.perf_counter()
     prep, error, lp_bound, lp_x = None, None, None, None
@@ -723,9 +699,9 @@ def solve_ph(
         )
     assert prep is not None
     t0 = time.perf_counter()
-    result, values = _solve_fixed(prep.model, first, final_options)
+    fixed, result = solve_prepared(prep, final_options, fixed=(first_stage_columns(prep.model), first))
     final_s = time.perf_counter() - t0
-    if result.status != "optimal" or values is None:
+    if result.status != "optimal" or not fixed.ok:
         raise SolverError(f"the full model with PH's first stage fixed did not solve: {result.status} ({result.message})")
     objective = float(result.objective)  # type: ignore[arg-type]
     bounds = [b for b in (report.bound, report.lp_bound) if b is not None]
@@ -752,7 +728,17 @@ def solve_ph(
     build = report.seconds.get("build", 0.0) + build_s
     solve_s = ph_s - report.seconds.get("build", 0.0) + lp_s + final_s
     timings = Timings(load=load_s, network=network_s, build=build, solve=solve_s, total=load_s + network_s + build + solve_s)
-    return read_solution(prep.model, prep.data, ph_result, values, timings), report
+    solution = replace(
+        fixed,
+        status=ph_result.status,
+        bound=ph_result.bound,
+        gap=ph_result.gap,
+        solver=ph_result.solver,
+        solver_version=ph_result.solver_version,
+        message=ph_result.message,
+        timings=timings,
+    )
+    return solution, report
 
 
 def _fmt(x: float | None) -> str:
@@ -777,64 +763,3 @@ def available() -> bool:
     except (ImportError, RuntimeError):
         return False
     return True
-
-
-# --- command line (`python -m horizon.optimizer.planning.ph`, also under mpiexec) ------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run PH on an instance; rank 0 prints the solution (``--json``: only the JSON on stdout)."""
-    parser = argparse.ArgumentParser(prog="python -m horizon.optimizer.planning.ph", description=__doc__.split("\n\n")[0])
-    parser.add_argument("instance", nargs="?", help="instance file (default: the bundled instance)")
-    parser.add_argument("--json", action="store_true", help="print the solution as JSON on stdout (rank 0 only)")
-    parser.add_argument("--out", type=Path, help="write solution.json and CSV tables to DIR (rank 0 only)")
-    parser.add_argument("--ph-iterations", type=int, default=PHOptions.max_iterations)
-    parser.add_argument("--ph-rho", type=float, default=PHOptions.rho_factor, help="rho = this x first-stage cost")
-    parser.add_argument("--ph-convthresh", type=float, default=PHOptions.convthresh)
-    parser.add_argument("--time-limit", type=float, help="seconds for the PH iterations")
-    parser.add_argument("--improve-time-limit", type=float, help="seconds per candidate for the incumbent's local search")
-    parser.add_argument("--no-lp", action="store_true", help="no EF LP relaxation (bound and incumbent start): PH alone")
-    parser.add_argument("--threads", type=int, help="HiGHS threads per rank")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    ph_options = PHOptions(
-        max_iterations=args.ph_iterations,
-        rho_factor=args.ph_rho,
-        convthresh=args.ph_convthresh,
-        time_limit=args.time_limit,
-        improve_time_limit=args.improve_time_limit,
-        lp=not args.no_lp,
-        verbose=args.verbose,
-    )
-    comm = world()
-    rank, _ = rank_and_size(comm)
-    try:
-        solution, report = solve_ph(args.instance, ph_options, SolveOptions(threads=args.threads), comm)
-    except HorizonError as exc:
-        if rank == 0:
-            print(f"error: {exc.render()}", file=sys.stderr)
-        return exc.exit_code
-    if rank != 0 or solution is None:
-        return 0
-    if args.out is not None:
-        from horizon.optimizer.results.solution import write_solution_dir
-
-        write_solution_dir(solution, args.out)
-    if args.json:
-        print(solution.to_json())
-    else:
-        print(summary(solution, report))
-    return 0
-
-
-def summary(solution: Solution, report: PHReport) -> str:
-    gap = "n/a" if report.gap is None else f"{100 * (solution.gap or 0.0):.3f}%"
-    return (
-        f"{solution.instance}: {solution.status} (progressive hedging, {report.ranks} rank(s), {report.scenarios} scenarios)\n"
-        f"  incumbent {_fmt(solution.objective)}  bound {_fmt(solution.bound)}  gap {gap}  "
-        f"iterations {report.iterations}  convergence {_fmt(report.convergence)}\n"
-        f"  open hubs: {', '.join(solution.open_hubs) or '-'}\n"
-        f"  seconds: " + "  ".join(f"{k} {v:.2f}" for k, v in report.seconds.items())
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,16 +23,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.models.policies import (
     POLICIES,
     comparison_spec,
-    coverage_share,
     late_under_policy,
     policy_reasons,
     policy_spec,
@@ -42,13 +42,19 @@ from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.data.edits import scale_deadlines
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.errors import InfeasibleError, InputError
-from horizon.optimizer.network.feasibility import hub_count, short_fleets, unreachable_demands
+from horizon.optimizer.network.feasibility import (
+    hub_count,
+    presolve_checks,
+    short_fleets,
+    unreachable_demands,
+)
 from horizon.optimizer.network.graph import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
+from horizon.optimizer.pipeline import assemble, solve_prepared
+from horizon.optimizer.results.metrics import solution_metrics
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.solve.adapters import solve_model
 from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
-from horizon.optimizer.solve.starts import resolve_start
-from horizon.optimizer.solve.strategy import solve_highs
 
 Progress = Callable[[int, int, str], None]
 
@@ -56,69 +62,6 @@ BIG = 1e12  # placeholder right-hand side of rows whose bound every point sets e
 
 
 # --- metrics ------------------------------------------------------------------------------
-def solution_metrics(instance: Instance, solution: Solution) -> dict[str, Any]:
-    """Planner figures of a solution (see the module docstring for the definitions)."""
-    probs = instance.probabilities
-    units: dict[str, float] = {t.id: 0.0 for t in instance.spec.asset_types}
-    for r in solution.stationing:
-        units[r["asset_type"]] = units.get(r["asset_type"], 0.0) + float(r["units"])
-    num = den = 0.0
-    worst: float | None = None
-    for r in solution.dispatch:
-        p = probs.get(r["scenario"], 0.0)
-        num += p * float(r["units"]) * float(r["response_hours"])
-        den += p * float(r["units"])
-        if p > 0:
-            worst = max(worst or 0.0, float(r["response_hours"]))
-    costs = dict(solution.costs)
-    return {
-        "status": solution.status,
-        "total_cost": solution.objective,
-        "gap": solution.gap,
-        "costs": costs,
-        "annual_cost": (costs.get("fixed", 0.0) + costs.get("holding", 0.0)) if solution.ok else None,
-        "units": units,
-        "units_total": math.fsum(units.values()),
-        "coverage_pct": 100.0 * coverage_share(instance, solution.unmet) if solution.ok else None,
-        "mean_response_hours": num / den if den > 0 else None,
-        "worst_response_hours": worst,
-        "hubs_used": len(solution.open_hubs),
-        "open_hubs": list(solution.open_hubs),
-    }
-
-
-def scenario_coverage(instance: Instance, solution: Solution) -> list[dict[str, Any]]:
-    """Per scenario: probability, demanded and unmet units, coverage, response times, cost."""
-    rows = []
-    probs = instance.probabilities
-    rate = float(instance.options.crises_per_year)
-    for s in instance.spec.scenarios:
-        dem = [d for d in instance.demands if d.scenario == s.id]
-        demanded = math.fsum(d.units for d in dem)
-        unmet = math.fsum(float(r["units"]) for r in solution.unmet if r["scenario"] == s.id)
-        disp = [r for r in solution.dispatch if r["scenario"] == s.id]
-        sent = math.fsum(float(r["units"]) for r in disp)
-        hours = [float(r["response_hours"]) for r in disp]
-        mean = math.fsum(float(r["units"]) * float(r["response_hours"]) for r in disp) / sent if sent > 0 else None
-        penalty = math.fsum(
-            instance.penalty(r["asset_type"]) * float(r["units"]) for r in solution.unmet if r["scenario"] == s.id
-        )
-        rows.append(
-            {
-                "scenario": s.id,
-                "name": s.name or "",
-                "probability": probs[s.id],
-                "demanded": demanded,
-                "unmet": unmet,
-                "coverage_pct": 100.0 * (demanded - unmet) / demanded if demanded > 0 else 100.0,
-                "mean_response_hours": mean,
-                "worst_response_hours": max(hours) if hours else None,
-                "missions": sorted({d.mission for d in dem}),
-                "hubs": sorted({r["hub"] for r in disp}),
-                "penalty": rate * penalty,
-            }
-        )
-    return rows
 
 
 # --- policy comparison --------------------------------------------------------------------
@@ -152,9 +95,8 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
     reasons = policy_reasons(inst, network, arcs, policy)
     if reasons:
         return PolicyOutcome(policy, inst, None, reasons, time.perf_counter() - t0)
-    lm, data = build_model(inst, network, arcs)
-    result, values = solve_highs(lm, resolve_start(options or SolveOptions(), lm.n_cols, len(inst.spec.scenarios)))
-    sol = read_solution(lm, data, result, values, Timings(solve=result.seconds, total=time.perf_counter() - t0))
+    sol, _ = solve_prepared(assemble(inst, network, arcs), options)
+    sol = sol.with_timings(Timings(solve=sol.timings.solve, total=time.perf_counter() - t0))
     if not sol.ok and sol.status != "infeasible":
         reasons = [f"no solution: solver status '{sol.status}' ({sol.message})"]
     if sol.status == "infeasible":
@@ -295,9 +237,14 @@ class ReusableModel:
         self.col_lower, self.col_upper, integer = self.lm.col_bounds()
         self.row_lower, self.row_upper = self.lm.row_bounds()
         self.mip = bool(integer.any())
-        self.h = new_highs()
-        configure(self.h, options or SolveOptions())
-        pass_model(self.h, self.lm)
+        self.options = options or SolveOptions()
+        # HiGHS keeps the model and changes only bounds between points; another solver gets
+        # each point's bounds on a copy of the model (`solve_model`)
+        self.h = None
+        if self.options.solver == "highs":
+            self.h = new_highs()
+            configure(self.h, self.options)
+            pass_model(self.h, self.lm)
         self.build_seconds = time.perf_counter() - t0
         self._cols = np.zeros(0, dtype=np.int64)
         self._rows = np.zeros(0, dtype=np.int64)
@@ -340,14 +287,11 @@ class ReusableModel:
             up = np.where(np.isposinf(upper), inf, upper)
             self.h.changeRowsBounds(len(idx), idx.astype(np.int32), lo.astype(float), up.astype(float))
 
-    def solve(
-        self,
-        cols: dict[int, tuple[float, float]] | None = None,
-        rows: dict[int, tuple[float, float]] | None = None,
-        start: np.ndarray | None = None,
-    ) -> tuple[Solution, SolveResult, np.ndarray | None]:
-        """Solve with `cols`/`rows` bounds {index: (lower, upper)} on top of the model as built."""
-        cols, rows = cols or {}, rows or {}
+    def _solve_highs(
+        self, cols: dict[int, tuple[float, float]], rows: dict[int, tuple[float, float]], start: np.ndarray | None
+    ) -> tuple[SolveResult, np.ndarray | None]:
+        """The point on the HiGHS model in place: last point's bounds restored, this one's set."""
+        assert self.h is not None
         self._set_cols(self._cols, self.col_lower[self._cols], self.col_upper[self._cols])
         self._set_rows(self._rows, self.row_lower[self._rows], self.row_upper[self._rows])
         self._cols = np.array(sorted(cols), dtype=np.int64)
@@ -364,8 +308,21 @@ class ReusableModel:
         )
         if start is not None and self.mip:
             self.h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
+        return run_highs(self.h, self.mip)
+
+    def solve(
+        self,
+        cols: dict[int, tuple[float, float]] | None = None,
+        rows: dict[int, tuple[float, float]] | None = None,
+        start: np.ndarray | None = None,
+    ) -> tuple[Solution, SolveResult, np.ndarray | None]:
+        """Solve with `cols`/`rows` bounds {index: (lower, upper)} on top of the model as built."""
+        cols, rows = cols or {}, rows or {}
         t0 = time.perf_counter()
-        result, values = run_highs(self.h, self.mip)
+        if self.h is None:
+            result, values = solve_model(self.lm.with_bounds(cols, rows), replace(self.options, start="none"))
+        else:
+            result, values = self._solve_highs(cols, rows, start)
         self.solves += 1
         sol = read_solution(self.lm, self.data, result, values, Timings(solve=time.perf_counter() - t0))
         return sol, result, values
@@ -469,8 +426,6 @@ def _deadline_points_rebuilt(
 ) -> tuple[list[SweepPoint], int]:
     """Deadline scale with tiered deadlines (service levels): which arcs meet the first tier
     changes the service-level rows, so every point is built afresh. Returns (points, solves)."""
-    from horizon.optimizer.network.feasibility import presolve_checks
-
     points: list[SweepPoint] = []
     solves = 0
     for i, v in enumerate(values):
@@ -485,10 +440,8 @@ def _deadline_points_rebuilt(
         except (InfeasibleError, InputError) as exc:
             points.append(SweepPoint(v, "infeasible", {"status": "infeasible"}, exc.messages[:3], time.perf_counter() - t0))
             continue
-        lm, data = build_model(inst, network, arcs)
-        result, vals = solve_highs(lm, resolve_start(options or SolveOptions(), lm.n_cols, len(inst.spec.scenarios)))
+        sol, _ = solve_prepared(assemble(inst, network, arcs), options)
         solves += 1
-        sol = read_solution(lm, data, result, vals, Timings(solve=result.seconds))
         if sol.ok:
             points.append(SweepPoint(v, sol.status, solution_metrics(inst, sol), [], time.perf_counter() - t0))
         else:
@@ -785,8 +738,6 @@ def marginal(
       otherwise required; the solver picks which); ``-1``: at most one fewer;
     - each hub in `hubs`: forced closed if the optimum opens it, forced open otherwise.
     """
-    from horizon.optimizer.network.feasibility import presolve_checks
-
     if soft_penalty is not None:
         instance = Instance(spec=soft_spec(instance.spec, soft_penalty), source=instance.source)
     types = list(assets) if assets is not None else [t.id for t in instance.spec.asset_types]

@@ -1,5 +1,4 @@
-"""Pictures and reports of solutions: maps, response-time histograms, sweep and policy charts,
-and a Markdown / HTML report a planner can send on.
+"""Pictures and reports of solutions: maps, response-time histograms, and a Markdown / HTML report a planner can send on.
 
 Figures are drawn with matplotlib's Agg backend at a fixed size (``width × height`` inches at
 ``dpi``; no tight bounding box), so a picture is always ``width·dpi × height·dpi`` pixels.
@@ -23,19 +22,17 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import default_instance_path, load_instance
 from horizon.optimizer.errors import InputError
+from horizon.optimizer.files import replacing, write_text
+from horizon.optimizer.results.metrics import scenario_coverage, solution_metrics
 from horizon.optimizer.results.solution import Solution, Timings
-
-if TYPE_CHECKING:  # pragma: no cover
-    from horizon.optimizer.planning.tools import Comparison, SweepResult
 
 MAP_SIZE = (12.0, 7.0)
 HIST_SIZE = (11.0, 4.5)
-SWEEP_SIZE = (12.0, 5.0)
-COMPARE_SIZE = (12.0, 5.0)
 DPI = 100
 
 
@@ -72,8 +69,6 @@ def planning_info(path: str | Path) -> dict[str, Any]:
 
 def resolve_instance(solution_dir: str | Path, solution: Solution, instance_path: str | Path | None = None) -> Instance:
     """The instance a solution directory was solved from (see the module docstring)."""
-    from horizon.optimizer.data.loader import default_instance_path, load_instance
-
     if instance_path is not None:
         inst = load_instance(instance_path)
     elif (Path(solution_dir) / "instance.yaml").is_file():
@@ -94,7 +89,7 @@ def resolve_instance(solution_dir: str | Path, solution: Solution, instance_path
 
 
 # --- matplotlib ---------------------------------------------------------------------------
-def _plt() -> Any:
+def pyplot() -> Any:
     try:
         import matplotlib
 
@@ -105,34 +100,28 @@ def _plt() -> Any:
     return plt
 
 
-def _save(fig: Any, out: str | Path, dpi: int) -> Path:
+def save_figure(fig: Any, out: str | Path, dpi: int) -> Path:
     """Save a figure atomically at its fixed size (PNG, SVG or PDF by extension)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".png", ".svg", ".pdf"):
         raise InputError(f"{out}: unsupported picture format '{suffix}' (use .png, .svg or .pdf)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=dpi, format=suffix[1:])
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        with replacing(out) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=suffix[1:])
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        _plt().close(fig)
+        pyplot().close(fig)
     return out
 
 
 def _type_colors(instance: Instance) -> dict[str, Any]:
-    plt = _plt()
+    plt = pyplot()
     cmap = plt.get_cmap("tab10")
     palette = [cmap(i) for i in (0, 1, 2, 4, 5, 6, 8, 9, 7)]  # no red: red marks crises and unmet demand
     return {t.id: palette[i % len(palette)] for i, t in enumerate(instance.spec.asset_types)}
 
 
-def _money(x: float | None) -> str:
+def money_text(x: float | None) -> str:
     if x is None:
         return "—"
     a = abs(x)
@@ -145,7 +134,7 @@ def _money(x: float | None) -> str:
     return f"{x:,.2f}"
 
 
-def _short(x: float) -> str:
+def short_number(x: float) -> str:
     """Axis ticks: 3 significant digits with a unit (20 M, 1.5 bn)."""
     a = abs(x)
     for scale, unit in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
@@ -181,7 +170,7 @@ def plot_map(
     `scenario`: a scenario id, ``"all"`` (every scenario's arcs, thin), or None (the scenario
     with the most dispatches).
     """
-    plt = _plt()
+    plt = pyplot()
     from matplotlib.lines import Line2D
 
     nodes = {n.id: n for n in instance.spec.nodes if n.lat is not None and n.lon is not None}
@@ -394,7 +383,7 @@ def plot_map(
         )
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
-    cost = _money(solution.objective)
+    cost = money_text(solution.objective)
     if scenario == "all":
         what = "dispatch arcs of all scenarios"
     elif scenario:
@@ -405,7 +394,7 @@ def plot_map(
     title = f"{instance.name}: {len(opened)} hub(s) open, annual cost {cost} ({solution.status})"
     fig.text(0.05, 0.955, title, fontsize=12, va="center")
     fig.text(0.05, 0.918, _clip(what, 150), fontsize=9, color="#333", va="center")
-    return _save(fig, out, dpi)
+    return save_figure(fig, out, dpi)
 
 
 def _extent(nodes: Sequence[Any]) -> tuple[float, float, float, float] | None:
@@ -485,7 +474,7 @@ def plot_histogram(
     Every scenario's dispatches count, each unit weighted by its scenario's probability (the
     y axis is expected units per crisis window). Unmet units (soft deadlines) are shown apart.
     """
-    plt = _plt()
+    plt = pyplot()
     import numpy as np
 
     probs = instance.probabilities
@@ -557,152 +546,10 @@ def plot_histogram(
         x=0.07,
         ha="left",
     )
-    return _save(fig, out, dpi)
+    return save_figure(fig, out, dpi)
 
 
 # --- sweep and comparison charts ------------------------------------------------------------
-_LABELS = {
-    "value": "value",
-    "total_cost": "total annual cost",
-    "annual_cost": "fixed + holding cost (what the budget caps)",
-    "coverage_pct": "demand met within deadline (%)",
-    "hubs_used": "hubs open",
-}
-
-
-def _label(metric: str, param: str) -> str:
-    if metric == "value":
-        return param
-    if metric.startswith("units_"):
-        return f"units of {metric[6:]} stationed"
-    return _LABELS.get(metric, metric)
-
-
-def plot_sweep(result: SweepResult, out: str | Path, *, size: tuple[float, float] = SWEEP_SIZE, dpi: int = DPI) -> Path:
-    """Left: the trade-off with the Pareto frontier marked; right: cost parts and coverage."""
-    plt = _plt()
-    import numpy as np
-
-    rows = result.rows()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=size, dpi=dpi)
-    fig.subplots_adjust(left=0.085, right=0.93, top=0.83, bottom=0.13, wspace=0.34)
-    money_param = result.param == "budget"
-
-    def tick(v: float) -> str:
-        return _short(v) if money_param else f"{v:g}"
-
-    def val(r: dict[str, Any], m: str) -> float | None:
-        return r["value"] if m == "value" else r.get(m)
-
-    ok = [r for r in rows if r["status"] in ("optimal", "feasible")]
-    xs = [val(r, result.x_metric) for r in ok]
-    ys = [val(r, result.y_metric) for r in ok]
-    a1.plot(xs, ys, "o-", color="#9aa7b0", lw=1, ms=5, label="solved points", zorder=2)
-    front = sorted((val(r, result.x_metric), val(r, result.y_metric)) for r in ok if r["pareto"])
-    if front:
-        fx, fy = zip(*front)
-        a1.step(fx, fy, where="post", color="#d62728", lw=1.5, alpha=0.6, zorder=3)
-        a1.scatter(fx, fy, s=70, marker="*", color="#d62728", zorder=4, label="Pareto frontier")
-    seen: set[tuple[float, float]] = set()
-    for r in ok:
-        x, y = val(r, result.x_metric), val(r, result.y_metric)
-        if result.x_metric != "value" and x is not None and y is not None and (round(x, 6), round(y, 6)) not in seen:
-            seen.add((round(x, 6), round(y, 6)))
-            a1.annotate(tick(r["value"]), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, color="#555")
-    bad = [r for r in rows if r["status"] not in ("optimal", "feasible")]
-    if bad and result.x_metric == "value":
-        y0 = min(ys) if ys else 0.0
-        a1.scatter([r["value"] for r in bad], [y0] * len(bad), marker="x", color="k", s=40, label="infeasible", zorder=4)
-    a1.set_xlabel(_label(result.x_metric, result.param))
-    a1.set_ylabel(_label(result.y_metric, result.param))
-    a1.legend(fontsize=8, frameon=False)
-    better = (
-        f"better: {'lower' if result.x_better == 'low' else 'higher'} x, {'lower' if result.y_better == 'low' else 'higher'} y"
-    )
-    a1.set_title(f"Trade-off ({better})", fontsize=10, loc="left", pad=18)
-    if result.y_metric in ("total_cost", "annual_cost"):
-        a1.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: _short(v)))
-    if result.x_metric in ("total_cost", "annual_cost"):
-        a1.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: _short(v)))
-
-    labels = [tick(r["value"]) for r in rows]
-    pos = np.arange(len(rows))
-    bottom = np.zeros(len(rows))
-    # Penalties are a modelling device (they can dwarf real spending): bars show what is spent.
-    for part, color in (("fixed", "#4c72b0"), ("holding", "#55a868"), ("dispatch", "#dd8452")):
-        v = np.array([r.get(part) or 0.0 for r in rows])
-        if v.any():
-            a2.bar(pos, v, bottom=bottom, color=color, label=part, width=0.7)
-            bottom += v
-    for i, r in enumerate(rows):
-        if r["status"] not in ("optimal", "feasible"):
-            a2.text(i, 0, "infeasible", rotation=90, ha="center", va="bottom", fontsize=8, color="#555")
-    a2.set_xticks(pos, labels, fontsize=8, rotation=30 if money_param else 0)
-    a2.set_xlabel(result.param)
-    a2.set_ylabel("annual cost, penalties excluded")
-    a2.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: _short(v)))
-    a2.legend(fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=4)
-    cov = [r.get("coverage_pct") for r in rows]
-    if any(c is not None for c in cov):
-        a3 = a2.twinx()
-        a3.plot(pos, [np.nan if c is None else c for c in cov], "D-", color="k", ms=4, lw=1, label="coverage %")
-        a3.set_ylim(0, 105)
-        a3.set_ylabel("demand met within deadline (%)")
-    a2.set_title("Cost parts and coverage per point", fontsize=10, loc="left", pad=18)
-    fig.suptitle(
-        f"{result.instance.name}: sweep of {result.param} ({len(ok)} of {len(rows)} points solved)",
-        fontsize=12,
-        x=0.07,
-        ha="left",
-    )
-    return _save(fig, out, dpi)
-
-
-def plot_comparison(comparison: Comparison, out: str | Path, *, size: tuple[float, float] = COMPARE_SIZE, dpi: int = DPI) -> Path:
-    """Cost parts per policy (stacked) and demand met within deadline."""
-    plt = _plt()
-    import numpy as np
-
-    ms = comparison.metrics()
-    pols = [o.policy for o in comparison.outcomes]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=size, dpi=dpi, gridspec_kw={"width_ratios": [3, 2]})
-    fig.subplots_adjust(left=0.08, right=0.97, top=0.82, bottom=0.1, wspace=0.3)
-    pos = np.arange(len(pols))
-    bottom = np.zeros(len(pols))
-    parts = (("fixed", "#4c72b0"), ("holding", "#55a868"), ("dispatch", "#dd8452"), ("penalty", "#c44e52"))
-    for part, color in parts:
-        v = np.array([(ms[p].get("costs") or {}).get(part) or 0.0 for p in pols])
-        if v.any():
-            label = "penalty for unmet demand" if part == "penalty" else part
-            a1.bar(pos, v, bottom=bottom, color=color, label=label, width=0.6)
-            bottom += v
-    for i, p in enumerate(pols):
-        m = ms[p]
-        if m.get("total_cost") is None:
-            a1.text(i, 0, " infeasible", rotation=90, ha="center", va="bottom", fontsize=9, color="#555")
-        else:
-            sav = m.get("savings_vs_dedicated_pct")
-            versus = ""
-            if sav is not None and p != "dedicated":
-                versus = f"\n{abs(sav):.0f}% {'below' if sav >= 0 else 'above'} dedicated"
-            note = f"{_money(m['total_cost'])}{versus}"
-            a1.text(i, bottom[i], note, ha="center", va="bottom", fontsize=8)
-    a1.set_xticks(pos, pols)
-    a1.set_ylabel("annual cost")
-    a1.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: _short(v)))
-    a1.set_ylim(0, max(bottom.max(), 1.0) * 1.18)
-    a1.legend(fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2)
-    a1.set_title("Total cost and its parts", fontsize=10, loc="left", pad=22)
-    cov = [ms[p].get("coverage_pct") for p in pols]
-    a2.bar(pos, [0 if c is None else c for c in cov], color="#8172b2", width=0.6)
-    for i, c in enumerate(cov):
-        a2.text(i, (c or 0) + 1, "—" if c is None else f"{c:.0f}%", ha="center", va="bottom", fontsize=8)
-    a2.set_xticks(pos, pols)
-    a2.set_ylim(0, 110)
-    a2.set_ylabel("demand met within deadline (%)")
-    a2.set_title("Coverage", fontsize=10, loc="left", pad=22)
-    fig.suptitle(f"{comparison.base.name}: pooling policies", fontsize=12, x=0.08, ha="left")
-    return _save(fig, out, dpi)
 
 
 # --- report -------------------------------------------------------------------------------
@@ -731,8 +578,6 @@ def report_markdown(
     """The report text (Markdown); `figures` maps a caption to an image reference."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from horizon.optimizer.planning.tools import scenario_coverage, solution_metrics
-
     try:
         ver = version("horizon")
     except PackageNotFoundError:  # pragma: no cover
@@ -753,7 +598,7 @@ def report_markdown(
     if policy:
         out.append(f"- **Pooling policy:** {policy} ({_POLICY_TEXT.get(policy, '')})")
     out += [
-        f"- **Solution:** {solution.status} (gap {gap}); total annual cost **{_money(m['total_cost'])}**.",
+        f"- **Solution:** {solution.status} (gap {gap}); total annual cost **{money_text(m['total_cost'])}**.",
         f"- **Hubs open ({m['hubs_used']}):** {', '.join(m['open_hubs']) or 'none'}.",
         f"- **Units stationed:** {', '.join(f'{k} {u:g}' for k, u in m['units'].items() if u) or 'none'} "
         f"({m['units_total']:g} in all).",
@@ -769,13 +614,13 @@ def report_markdown(
         + (
             " (every demand must be met in time)."
             if o.deadlines == "hard"
-            else f" (an unmet unit costs its type's penalty; default {_money(o.penalty)})."
+            else f" (an unmet unit costs its type's penalty; default {money_text(o.penalty)})."
         ),
         f"- Objective: **{o.objective.replace('_', ' ')}** crisis cost, {o.crises_per_year:g} crisis window(s) a year, plus "
         "annual hub and holding costs.",
     ]
     if o.budget is not None:
-        out.append(f"- Budget on annual fixed + holding cost: {_money(o.budget)}.")
+        out.append(f"- Budget on annual fixed + holding cost: {money_text(o.budget)}.")
     if o.min_hubs is not None or o.max_hubs is not None:
         out.append(
             f"- Hub count between {o.min_hubs if o.min_hubs is not None else 0} and "
@@ -800,7 +645,7 @@ def report_markdown(
     if settings.get("mission_hubs_added"):
         out.append(
             f"- For the policy comparison every mission with demands is also a candidate hub "
-            f"({len(settings['mission_hubs_added'])} added, fixed cost {_money(settings.get('mission_hub_fixed_cost'))})."
+            f"({len(settings['mission_hubs_added'])} added, fixed cost {money_text(settings.get('mission_hub_fixed_cost'))})."
         )
     out += ["", "Reserve types:", ""]
     out.append(
@@ -810,7 +655,7 @@ def report_markdown(
                 [
                     t.id + (f" ({t.name})" if t.name else ""),
                     t.category,
-                    _money(t.holding_cost),
+                    money_text(t.holding_cost),
                     "unlimited" if t.fleet_limit is None else f"{t.fleet_limit:g}",
                     f"{t.readiness_hours:g}",
                     f"{t.space:g}",
@@ -831,7 +676,7 @@ def report_markdown(
     if "worst_scenario" in costs:
         parts.append(("worst scenario crisis cost", costs["worst_scenario"]))
     parts.append(("**total (objective)**", solution.objective))
-    out.append(_table(["part", "annual cost"], [[p, _money(v)] for p, v in parts], ["l", "r"]))
+    out.append(_table(["part", "annual cost"], [[p, money_text(v)] for p, v in parts], ["l", "r"]))
     out += ["", "## Hubs and stationing", ""]
     types = [t.id for t in instance.spec.asset_types]
     stock: dict[str, dict[str, float]] = defaultdict(dict)
@@ -842,7 +687,7 @@ def report_markdown(
         if h.node not in solution.open_hubs:
             continue
         rows.append(
-            [h.node, _money(h.fixed_cost), "—" if h.capacity is None else f"{h.capacity:g}"]
+            [h.node, money_text(h.fixed_cost), "—" if h.capacity is None else f"{h.capacity:g}"]
             + [f"{stock[h.node].get(k, 0):g}" if stock[h.node].get(k) else "" for k in types]
         )
     out.append(
@@ -1011,9 +856,5 @@ def write_report(
 
             body = MarkdownIt("commonmark").enable("table").render(md)
             text = _HTML.format(title=f"Reserve plan: {instance.name}", body=body)
-    fd, tmpf = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmpf, 0o644)
-    os.replace(tmpf, out)
+    write_text(out, text)
     return [out, *written]

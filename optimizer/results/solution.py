@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from horizon.models.linear import LinearModel
+from horizon.optimizer.files import replacing_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +83,7 @@ class Solution:
         costs = pd.Series(self.costs, name="cost", dtype=float)
         return SolutionFrames(costs=costs, **t)
 
-    def to_dir(self, out: str | os.PathLike[str]) -> Path:
+    def to_dir(self, out: str | Path) -> Path:
         """Write solution.json and the CSV tables to `out`, as `horizon solve --out` does (atomically)."""
         write_solution_dir(self, Path(out))
         return Path(out)
@@ -256,21 +255,7 @@ def _service_levels(data: ModelData, x: np.ndarray) -> list[dict[str, Any]]:
 
 def write_solution_dir(solution: Solution, out: Path) -> None:
     """Write solution.json and CSV tables to `out` atomically (all files or none)."""
-    out = Path(out)
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    try:
+    with replacing_dir(out) as tmp:
         (tmp / "solution.json").write_text(solution.to_json() + "\n", encoding="utf-8")
         for name, df in solution.tables().items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -44,6 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.optimizer.errors import InputError, SolverError
 from horizon.optimizer.solve.highs import new_highs, pass_model, stdout_to_stderr

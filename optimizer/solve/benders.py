@@ -48,13 +48,14 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+from scipy.sparse import coo_array, csr_array, hstack
+from scipy.sparse.csgraph import connected_components
+
 from horizon.models.linear import LinearModel
 from horizon.models.stages import first_stage_columns
 from horizon.optimizer.errors import SolverError
 from horizon.optimizer.solve.highs import configure, new_highs, time_limit_for
 from horizon.optimizer.solve.result import SolveOptions
-from scipy.sparse import coo_array, csr_array, hstack
-from scipy.sparse.csgraph import connected_components
 
 MIN_BLOCKS = 10  # fewer blocks: one HiGHS MIP over the extensive form does better
 ALPHA = 0.5  # in-out stabilisation: blocks are evaluated halfway to the best point so far

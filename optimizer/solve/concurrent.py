@@ -37,6 +37,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.optimizer.solve.exchange import Exchange, consistent
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap

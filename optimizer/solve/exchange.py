@@ -17,6 +17,8 @@ from typing import Any
 
 import highspy
 import numpy as np
+
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.result import relative_gap, within_gap
 
 POLL_SECONDS = 0.2  # how often a running search looks at its inbox
@@ -165,7 +167,8 @@ class Exchange:
             self.poll()
             primal = float(e.data_out.mip_primal_bound) if plans else None
             # set either way: HiGHS keeps the flag from one run to the next on the same object
-            e.interrupt(bool(self.stopped or (plans and self.done(primal)) or (yield_work and self.assignments)))
+            stop = self.stopped or MONITOR.stop_requested()
+            e.interrupt(bool(stop or (plans and self.done(primal)) or (yield_work and self.assignments)))
 
         def on_improving(e: Any) -> None:
             out = e.data_out

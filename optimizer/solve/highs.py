@@ -17,11 +17,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import highspy
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.optimizer.errors import InputError, SolverError
+from horizon.optimizer.files import replacing
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 
@@ -102,10 +106,8 @@ def write_model(h: highspy.Highs, lm: LinearModel, path: str | Path) -> None:
         h.passColName(i, name)
     for i, name in enumerate(lm.row_names()):
         h.passRowName(i, name)
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp{suffix}")
-    with stdout_to_stderr():
+    with stdout_to_stderr(), replacing(path) as tmp:
         h.writeModel(str(tmp))
-    os.replace(tmp, path)
 
 
 _POOL_THREADS: list[int] = []  # the thread count HiGHS's process-wide pool was last reset to
@@ -146,6 +148,28 @@ def time_limit_for(h: highspy.Highs, seconds: float, mip: bool) -> float:
     return seconds + float(h.getRunTime())
 
 
+@contextlib.contextmanager
+def stoppable(h: highspy.Highs) -> Iterator[None]:
+    """HiGHS's interrupt callbacks (MIP, simplex, interior point) poll the process's
+    `MONITOR` for a stop request (Ctrl-C), a few times a second: the run ends as at a time
+    limit, with its incumbent and bound kept. Other interrupt callbacks on `h` (a concurrent
+    search's) also read the monitor, since HiGHS keeps the last flag any of them set."""
+
+    def poll(e: Any) -> None:
+        if MONITOR.stop_requested():
+            e.interrupt(True)
+
+    events = (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbIpmInterrupt)
+    for event in events:
+        event.subscribe(poll)
+    try:
+        yield
+    finally:
+        for event in events:
+            with contextlib.suppress(Exception):
+                event.unsubscribe(poll)
+
+
 def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | None]:
     """Run HiGHS on the model it holds; map its status; return the column values if any."""
     t1 = time.perf_counter()
@@ -155,7 +179,7 @@ def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | No
     if shift:
         h.setOptionValue("time_limit", adjusted)
     try:
-        with stdout_to_stderr():
+        with stdout_to_stderr(), stoppable(h):
             run_status = h.run()
     finally:
         if shift:

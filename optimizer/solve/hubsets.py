@@ -57,6 +57,7 @@ from typing import Any
 
 import highspy
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.models.stages import hub_columns
 from horizon.optimizer.solve.benders import HubsOnlyMaster, Round, master_for

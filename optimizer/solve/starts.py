@@ -17,6 +17,7 @@ from typing import Any
 
 import highspy
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.models.stages import hub_columns
 from horizon.optimizer.errors import InputError

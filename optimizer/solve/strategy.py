@@ -7,6 +7,7 @@ below; this module only picks between them, so neither needs to know of the othe
 from __future__ import annotations
 
 import numpy as np
+
 from horizon.models.linear import LinearModel
 from horizon.optimizer.solve.concurrent import solve_concurrent
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
