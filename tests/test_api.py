@@ -221,6 +221,19 @@ def test_custom_constraint_changes_the_plan(soft: horizon.Instance):
     assert after.frames.stationing.equals(before.frames.stationing) is False
 
 
+def test_plot_and_report_read_a_plan_solved_in_pyomo(soft: horizon.Instance, tmp_path: Path):
+    model = horizon.build(soft)
+    pm = model.to_pyomo()
+    helicopter_cap(model, pm, 2)
+    capped = model.solution_from_pyomo(pm, appsi_highs().solve(pm))
+    plan = capped.to_dir(tmp_path / "plan", instance=soft)
+    assert horizon.load(plan / "instance.yaml").options.deadlines == "soft"  # the edited instance, not its source
+    for args in (["report", str(plan), "-o", str(tmp_path / "report.md")], ["plot", str(plan), "-o", str(tmp_path / "map.png")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    assert "soft" in (tmp_path / "report.md").read_text() and (tmp_path / "map.png").stat().st_size > 0
+
+
 def test_custom_constraint_infeasible_under_hard_deadlines(inst: horizon.Instance):
     model = horizon.build(inst)
     pm = model.to_pyomo()
