@@ -31,7 +31,7 @@ from horizon.optimizer.data.writer import write_instance
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.files import write_text
 from horizon.optimizer.planning.charts import plot_comparison, plot_sweep
-from horizon.optimizer.planning.tools import compare_policies
+from horizon.optimizer.planning.tools import MARGINAL_COLUMNS, compare_policies
 from horizon.optimizer.planning.tools import marginal as run_marginal
 from horizon.optimizer.planning.tools import sweep as run_sweep
 from horizon.optimizer.results.report import (
@@ -356,17 +356,7 @@ def marginal(
             )
         if csv_path is not None:
             rows = [r.to_dict() for r in res.rows]
-            header = [
-                "item",
-                "change",
-                "contributor",
-                "status",
-                "total_cost",
-                "delta_cost",
-                "coverage_pct",
-                "delta_coverage_pp",
-                "detail",
-            ]
+            header = list(MARGINAL_COLUMNS)
             write_text(csv_path, csv_text(header, [[r[h] for h in header] for r in rows]))
         return res
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,20 @@ class Solution:
     def with_timings(self, timings: Timings) -> Solution:
         return Solution(**{**self.__dict__, "timings": timings})
 
+    @property
+    def frames(self) -> SolutionFrames:
+        """The plan as pandas tables (the CSV files of `to_dir`) and the costs as a Series."""
+        import pandas as pd
+
+        t = self.tables()
+        costs = pd.Series(self.costs, name="cost", dtype=float)
+        return SolutionFrames(costs=costs, **t)
+
+    def to_dir(self, out: str | os.PathLike[str]) -> Path:
+        """Write solution.json and the CSV tables to `out`, as `horizon solve --out` does (atomically)."""
+        write_solution_dir(self, Path(out))
+        return Path(out)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         import pandas as pd  # only when tables are asked for: pandas is slow to import
 
@@ -102,6 +117,19 @@ class Solution:
                 self.service_levels, columns=["scenario", "tier", "units_due", "units_within", "share"]
             ),
         }
+
+
+@dataclass(frozen=True)
+class SolutionFrames:
+    """A solution's rows as DataFrames (columns as in the CSV files and the JSON keys)."""
+
+    open_hubs: pd.DataFrame
+    stationing: pd.DataFrame
+    dispatch: pd.DataFrame
+    unmet: pd.DataFrame
+    contributions: pd.DataFrame
+    service_levels: pd.DataFrame
+    costs: pd.Series  # fixed, holding, dispatch, penalty (and worst_scenario)
 
 
 def _json_default(o: object) -> object:
