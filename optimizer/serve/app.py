@@ -74,7 +74,7 @@ def mp_context() -> Any:
     fork of the web server's threads); plain spawn where forkserver does not exist."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["horizon.optimizer.serve.worker"])
+        ctx.set_forkserver_preload(["horizon.cli", "horizon.optimizer.serve.worker"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -187,6 +187,7 @@ class Workspace:
         self.ctx = mp_context()
         self.sessions: dict[str, Session] = {}
         self.root = Path(tempfile.mkdtemp(prefix="horizon-serve-"))
+        self.solver_ready = threading.Event()  # the worker server has imported the solver
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._janitor = threading.Thread(target=self._watch, name="horizon-janitor", daemon=True)
@@ -197,7 +198,8 @@ class Workspace:
         with contextlib.suppress(Exception):
             p = self.ctx.Process(target=worker.warm_up, daemon=True)
             p.start()
-            p.join(timeout=60)
+            p.join(timeout=120)
+        self.solver_ready.set()
 
     def session(self, token: str | None) -> tuple[Session, bool]:
         with self._lock:
@@ -253,6 +255,8 @@ def create_app(source: str | Path | None = None, *, warm: bool = True) -> FastAP
     app.state.workspace = ws
     if warm:
         threading.Thread(target=ws.warm_up, name="horizon-warm-up", daemon=True).start()
+    else:
+        ws.solver_ready.set()
 
     def session(request: Request, response: Response) -> Session:
         s, new = ws.session(request.cookies.get(COOKIE))
@@ -301,6 +305,7 @@ def create_app(source: str | Path | None = None, *, warm: bool = True) -> FastAP
             "analyses": [{k: a[k] for k in ("id", "kind", "title", "columns", "rows", "notes", "seconds")} for a in s.analyses],
             "job": job.view() if job is not None else None,
             "upload_limit_mib": MAX_UPLOAD_BYTES // 2**20,
+            "solver_ready": ws.solver_ready.is_set(),
         }
 
     @app.get("/", include_in_schema=False)

@@ -159,7 +159,14 @@ function renderJob(job) {
   $("#solve").disabled = running; $("#compare").disabled = running; $("#sweep").disabled = running;
   p.classList.toggle("running", !!running);
   S.jobRunning = !!running;
-  if (!job) { p.textContent = "idle"; p.dataset.state = "idle"; return; }
+  if (!job) {
+    const ready = S.state && S.state.solver_ready;
+    p.textContent = ready ? "idle" : "starting the solver process (the first solve waits for it)…";
+    p.dataset.state = "idle";
+    p.dataset.solver = ready ? "ready" : "starting";
+    return;
+  }
+  p.dataset.solver = "ready";
   const g = job.progress || {};
   const parts = [`${job.kind}: ${running ? (job.stop_asked ? "stopping" : "running") : job.state}`, `${num(g.elapsed ?? job.seconds, 1)} s`];
   if (g.step) parts.push(g.step);
@@ -399,8 +406,18 @@ function wire() {
 }
 
 wire();
+async function waitForSolver() {
+  while (S.state && !S.state.solver_ready) {
+    await new Promise((res) => setTimeout(res, 500));
+    const st = await api("GET", "/api/state");
+    if (!S.jobRunning) { S.state.solver_ready = st.solver_ready; renderJob(S.state.job); }
+    else S.state.solver_ready = st.solver_ready;
+  }
+}
+
 loadState().then((st) => {
   landRings();
+  waitForSolver();
   if (st.job && st.job.state === "running") poll();
   else if (st.runs.length) showRun(st.runs[st.runs.length - 1].id);
 }).catch((e) => showBox($("#open-errors"), "The workspace did not load", [e.message]));
