@@ -76,8 +76,9 @@ def test_every_bad_field_is_reported_beside_it(un) -> None:
 
 
 def test_run_diff_counts_hubs_units_costs_and_service(un) -> None:
-    a = {"id": 1, "settings": ws.base_settings(un), "solution": _sol(["A", "B"], [("A", "q", 2), ("B", "q", 1)], 100, 10), "metrics": {}}
-    b = {"id": 2, "settings": ws.base_settings(un), "solution": _sol(["A", "C"], [("A", "q", 1), ("C", "q", 3)], 90, 5), "metrics": {}}
+    base = ws.base_settings(un)
+    a = {"id": 1, "settings": base, "solution": _sol(["A", "B"], [("A", "q", 2), ("B", "q", 1)], 100, 10), "metrics": {}}
+    b = {"id": 2, "settings": base, "solution": _sol(["A", "C"], [("A", "q", 1), ("C", "q", 3)], 90, 5), "metrics": {}}
     a["metrics"] = {"coverage_pct": 100.0, "worst_response_hours": 20.0, "mean_response_hours": 10.0, "units_total": 3.0}
     b["metrics"] = {"coverage_pct": 90.0, "worst_response_hours": 30.0, "mean_response_hours": 12.0, "units_total": 4.0}
     d = ws.run_diff(a, b)

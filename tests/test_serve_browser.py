@@ -219,7 +219,8 @@ def test_open_solve_edit_compare_and_save(chrome, server: Server, shots: Path, t
         units_b[(r["hub"], r["asset_type"])] = units_b.get((r["hub"], r["asset_type"]), 0) + r["units"]
     for row in page.locator("#diff-units tbody tr").all():
         cells = row.locator("td").all_inner_texts()
-        assert float(row.locator("td").nth(3).get_attribute("data-value")) == pytest.approx(units_b.get((cells[0], cells[1]), 0.0))
+        b_units = float(row.locator("td").nth(3).get_attribute("data-value"))
+        assert b_units == pytest.approx(units_b.get((cells[0], cells[1]), 0.0))
 
     # the solution folder and the HTML report of run 2
     with page.expect_download() as dl:
@@ -276,7 +277,8 @@ def test_bad_uploads_are_refused_with_every_problem(chrome, server: Server, shot
         ("huge.yaml", b"#" * (21 * 2**20), "over the 20 MiB limit"),
     ]
     for name, data, message in cases:
-        page.set_input_files("[data-testid=upload]", files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
+        upload = {"name": name, "mimeType": "application/octet-stream", "buffer": data}
+        page.set_input_files("[data-testid=upload]", files=[upload])
         page.wait_for_function(
             "([m]) => document.querySelector('[data-testid=open-errors]').textContent.includes(m)", arg=[message], timeout=30_000
         )
@@ -301,7 +303,8 @@ def test_stop_keeps_the_best_plan(chrome, server: Server, shots: Path, big_insta
     page.screenshot(path=str(shots / "serve-progress.png"))
     # the page stays responsive during the solve, and a second solve is refused with a message
     page.click("[data-testid=diff-button]")
-    assert page.evaluate("fetch('/api/solve', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)") == 409
+    again = "fetch('/api/solve', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)"
+    assert page.evaluate(again) == 409
     page.click("[data-testid=stop]")
     page.wait_for_function("document.querySelectorAll('#runs tbody tr').length == 1", timeout=60_000)
     page.wait_for_selector("[data-testid=run-status]")

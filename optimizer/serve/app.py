@@ -350,7 +350,10 @@ def create_app(source: str | Path | None = None, *, warm: bool = True) -> FastAP
             inst = await run_in_threadpool(open_upload, name, data, folder)
         except HorizonError as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            return JSONResponse({**_errors(exc), "file": name}, 422)
+            hide = str(folder.resolve()) + os.sep  # the server's folders are no business of the page's
+            err = {k: (v.replace(hide, "") if isinstance(v, str) else v) for k, v in _errors(exc).items()}
+            err["messages"] = [m.replace(hide, "") for m in err["messages"]]
+            return JSONResponse({**err, "file": name}, 422)
         s.open(inst)
         return state(s)
 

@@ -86,6 +86,9 @@ def _run(kind: str, instance: Instance, params: dict[str, Any]) -> dict[str, Any
     t0 = time.perf_counter()
     if kind == "solve":
         solution = require_plan(solve(instance, _options(params)))
+        MONITOR.report(
+            "stopped, best plan kept" if MONITOR.stop_requested() else "done", incumbent=solution.objective, bound=solution.bound
+        )
         return {
             "solution": solution,
             "metrics": solution_metrics(instance, solution),
