@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from horizon.models.classic import classic_instance
 from horizon.models.linear import LinearModel
 from horizon.models.reserve import ModelData

@@ -7,15 +7,16 @@ import json
 import math
 from pathlib import Path
 
-import horizon
 import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from click.testing import CliRunner
-from horizon.cli import main
-from horizon.optimizer.data.writer import write_instance
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import horizon
+from horizon.cli import main
+from horizon.optimizer.data.writer import write_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny-two-hubs.yaml"
@@ -218,6 +219,19 @@ def test_custom_constraint_changes_the_plan(soft: horizon.Instance):
     assert helicopters_per_hub(after, heli).max() <= 2
     assert after.objective >= before.objective - 1e-6 * abs(before.objective)
     assert after.frames.stationing.equals(before.frames.stationing) is False
+
+
+def test_plot_and_report_read_a_plan_solved_in_pyomo(soft: horizon.Instance, tmp_path: Path):
+    model = horizon.build(soft)
+    pm = model.to_pyomo()
+    helicopter_cap(model, pm, 2)
+    capped = model.solution_from_pyomo(pm, appsi_highs().solve(pm))
+    plan = capped.to_dir(tmp_path / "plan", instance=soft)
+    assert horizon.load(plan / "instance.yaml").options.deadlines == "soft"  # the edited instance, not its source
+    for args in (["report", str(plan), "-o", str(tmp_path / "report.md")], ["plot", str(plan), "-o", str(tmp_path / "map.png")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    assert "soft" in (tmp_path / "report.md").read_text() and (tmp_path / "map.png").stat().st_size > 0
 
 
 def test_custom_constraint_infeasible_under_hard_deadlines(inst: horizon.Instance):

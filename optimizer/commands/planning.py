@@ -27,7 +27,6 @@ from horizon.optimizer.commands.common import (
     solver_options,
 )
 from horizon.optimizer.data.loader import load_instance
-from horizon.optimizer.data.writer import write_instance
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.files import write_text
 from horizon.optimizer.planning.charts import plot_comparison, plot_sweep
@@ -155,8 +154,7 @@ def _save_comparison(comp: Any, folder: Path) -> None:
     for o in comp.outcomes:
         target = folder / o.policy
         if o.ok:
-            write_solution_dir(o.solution, target)
-            write_instance(o.instance.spec, target / "instance.yaml", csv_threshold=None)
+            write_solution_dir(o.solution, target, o.instance)
             info = {"policy": o.policy, "settings": comp.settings, "reasons": o.reasons}
             write_text(target / "planning.json", dumps(info) + "\n")
     write_text(folder / "comparison.json", dumps(comp.to_dict()) + "\n")
