@@ -300,6 +300,7 @@ def test_stop_keeps_the_best_plan(chrome, server: Server, shots: Path, big_insta
     page.wait_for_selector("[data-testid=progress][data-state=running]")
     page.wait_for_function("document.querySelector('[data-testid=progress]').dataset.incumbent !== ''", timeout=120_000)
     assert "incumbent" in page.inner_text("[data-testid=progress]")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "serve-progress.png"))
     # the page stays responsive during the solve, and a second solve is refused with a message
     page.click("[data-testid=diff-button]")
