@@ -236,3 +236,10 @@ def test_serve_prints_its_address_and_warns_off_loopback(monkeypatch: pytest.Mon
     assert calls[-1] == (None, "0.0.0.0", 8799)
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
     assert url_of("::1", 80) == "http://[::1]:80/"
+
+
+def test_serve_without_the_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serve_command, "run_server", None)
+    monkeypatch.setattr(serve_command, "MISSING", "fastapi")
+    out = CliRunner().invoke(main, ["serve"])
+    assert out.exit_code == 2 and "pip install 'horizon[serve]'" in out.output

@@ -31,7 +31,8 @@ def serve(ctx: click.Context, instance: Path | None, port: int, host: str) -> No
 
     def go() -> None:
         if run_server is None:
-            raise InputError(f"horizon serve needs the 'serve' extra ({MISSING} is missing): pip install 'horizon[serve]'")
+            # "\\[": the message is printed with rich markup, where "[serve]" would read as a tag
+            raise InputError(f"horizon serve needs the 'serve' extra ({MISSING} is missing): pip install 'horizon\\[serve]'")
         if instance is not None and not instance.exists():
             raise InputError(f"{instance}: no such file")
         if not is_loopback(host):
