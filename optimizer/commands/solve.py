@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from horizon.models.policies import soft_spec
 from horizon.optimizer.commands.common import (
     FILE_SUFFIXES,
     ID,
@@ -33,12 +32,13 @@ from horizon.optimizer.commands.common import (
     solver_options,
     units,
 )
+from horizon.optimizer.data.edits import soft_spec
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import instance_json_schema, load_instance
 from horizon.optimizer.data.schema import Classic
-from horizon.optimizer.errors import InfeasibleError, InputError, SolverError
+from horizon.optimizer.errors import InputError
 from horizon.optimizer.files import write_text
-from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.pipeline import prepare, require_plan
 from horizon.optimizer.pipeline import solve as run_solve
 from horizon.optimizer.planning.ph import PHOptions, available, solve_ph
 from horizon.optimizer.results.solution import Solution, write_solution_dir
@@ -142,19 +142,7 @@ def solve(
             inst = load_instance(instance)
             source = Instance(spec=soft_spec(inst.spec, soft_penalty), source=inst.source)
         with live_progress("solving", currency=_currency(source)):
-            solution = run_solve(source, options, classic=chosen)
-        if solution.status == "infeasible":
-            raise InfeasibleError(
-                [
-                    "the solver proved the model infeasible, although every demand has a hub in reach, "
-                    "each scenario fits the fleet limits and total hub space suffices;",
-                    "the binding combination is among: airlift sorties for air-moved forces, per-hub space, "
-                    "the budget, the hub count limits, or units of one type needed at several missions at once",
-                ],
-                headline="The problem is infeasible:",
-            )
-        if not solution.ok:
-            raise SolverError(f"no solution: solver status '{solution.status}' ({solution.message})")
+            solution = require_plan(run_solve(source, options, classic=chosen))
         if out is not None:
             t0 = time.perf_counter()
             write_solution(solution, out)

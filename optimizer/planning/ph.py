@@ -73,7 +73,15 @@ from horizon.optimizer.network.graph import Network, build_network, eligible_arc
 from horizon.optimizer.pipeline import load, solve_prepared
 from horizon.optimizer.pipeline import prepare as prepare_full
 from horizon.optimizer.results.solution import Solution, Timings
-from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs, solve_relaxation, stdout_to_stderr
+from horizon.optimizer.solve.highs import (
+    configure,
+    new_highs,
+    pass_model,
+    reporting,
+    run_highs,
+    solve_relaxation,
+    stdout_to_stderr,
+)
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap
 
 SOLVER_LABEL = "mpisppy-ph+highs"
@@ -234,7 +242,8 @@ class LocalScenarios:
         idx = self.cols_of[i].astype(np.int32)
         h.changeColsBounds(len(idx), idx, lower.astype(float), upper.astype(float))
         self.solves += 1
-        return run_highs(h, mip=True)
+        with reporting(plans=False, bounds=False):  # one scenario's model: neither a plan nor a bound of the whole
+            return run_highs(h, mip=True)
 
     def _pass(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray | None, float]:
         """Solve every scenario within first-stage bounds: (max over scenarios of the first

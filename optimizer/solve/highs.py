@@ -170,16 +170,49 @@ def time_limit_for(h: highspy.Highs, seconds: float, mip: bool) -> float:
     return seconds + float(h.getRunTime())
 
 
+_SCOPE: list[tuple[bool, bool]] = []  # (plans, bounds) of the runs inside `reporting`, innermost last
+
+
 @contextlib.contextmanager
-def stoppable(h: highspy.Highs) -> Iterator[None]:
+def reporting(*, plans: bool, bounds: bool) -> Iterator[None]:
+    """What the HiGHS runs inside tell `MONITOR`: their incumbents only when they are plans of
+    the full model (`plans`: not a relaxation's), their dual bounds only when the run is the
+    full model itself (`bounds`: not a fixed-hub or neighbourhood sub-MIP's). Outside any
+    `reporting`, a MIP run's incumbent counts and its bound as ``MONITOR.mip_bounds`` says."""
+    _SCOPE.append((plans, bounds))
+    try:
+        yield
+    finally:
+        _SCOPE.pop()
+
+
+@contextlib.contextmanager
+def stoppable(h: highspy.Highs, mip: bool = False, report_bound: bool = False) -> Iterator[None]:
     """HiGHS's interrupt callbacks (MIP, simplex, interior point) poll the process's
     `MONITOR` for a stop request (Ctrl-C), a few times a second: the run ends as at a time
     limit, with its incumbent and bound kept. Other interrupt callbacks on `h` (a concurrent
-    search's) also read the monitor, since HiGHS keeps the last flag any of them set."""
+    search's) also read the monitor, since HiGHS keeps the last flag any of them set. A MIP
+    run (`mip`) reports its incumbent and bound to the monitor as `reporting` allows (by
+    default its incumbent, and its bound when `report_bound`)."""
+
+    last = [0.0]
+    plans, bounds = _SCOPE[-1] if _SCOPE else (True, report_bound)
 
     def poll(e: Any) -> None:
         if MONITOR.stop_requested():
             e.interrupt(True)
+        if mip and time.monotonic() - last[0] > 0.25:  # a MIP run's incumbent and bound, a few times a second
+            last[0] = time.monotonic()
+            out = e.data_out
+            primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
+            best = min(primal if plans else math.inf, MONITOR.incumbent if MONITOR.incumbent is not None else math.inf)
+            # a bound above a known plan is no bound (seen mid-run on large models): never shown
+            sound = math.isfinite(dual) and (not math.isfinite(best) or dual <= best + 1e-6 * max(1.0, abs(best)))
+            MONITOR.report(
+                None if MONITOR.step else "branch and bound",
+                incumbent=primal if plans and math.isfinite(primal) else None,
+                bound=dual if bounds and sound else None,
+            )
 
     events = (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbIpmInterrupt)
     for event in events:
@@ -201,7 +234,7 @@ def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | No
     if shift:
         h.setOptionValue("time_limit", adjusted)
     try:
-        with stdout_to_stderr(), stoppable(h):
+        with stdout_to_stderr(), stoppable(h, mip, report_bound=MONITOR.mip_bounds):
             run_status = h.run()
     finally:
         if shift:

@@ -63,7 +63,7 @@ from horizon.models.stages import hub_columns
 from horizon.optimizer.solve.benders import HubsOnlyMaster, Round, master_for
 from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange
-from horizon.optimizer.solve.highs import configure, highs_version, new_highs, pass_model, run_highs
+from horizon.optimizer.solve.highs import configure, highs_version, new_highs, pass_model, reporting, run_highs
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
 
 CUT_TOL = 1e-9  # ε with no gap tolerance: a hub set must beat the plan by more than round-off
@@ -403,7 +403,7 @@ class _HighsMaster:
         _limit(self.h, None if deadline is None else deadline - time.perf_counter())
         found: list[np.ndarray] = []
         watch = _callbacks(self.h, self.ys, self.excluded, found, tick or (lambda: False), target)
-        with watch:
+        with watch, reporting(plans=False, bounds=False):  # a relaxation: neither its plans nor its bound are the model's
             res, x = run_highs(self.h, mip=True)
         below = res.objective is not None and res.objective < target
         if not found and res.status == "optimal" and below and x is not None and _key(x[self.ys]) not in self.excluded:
@@ -449,7 +449,8 @@ class _Sub:
         self.h.changeRowBounds(self.row, -highspy.kHighsInf, highspy.kHighsInf if cut is None else cut / self.scale)
         _limit(self.h, left)
         self.h.changeColsBounds(len(self.ys), self.ys, hubs, hubs)
-        with share.watch(self.h, plans=True, inject=False) if share is not None else contextlib.nullcontext():
+        watch = share.watch(self.h, plans=True, inject=False) if share is not None else contextlib.nullcontext()
+        with watch, reporting(plans=True, bounds=False):  # a fixed-hub sub: plans of the model, not its bound
             r, v = run_highs(self.h, mip=True)
         self.seconds += time.perf_counter() - t1
         return r, v

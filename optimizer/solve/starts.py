@@ -31,6 +31,7 @@ from horizon.optimizer.solve.highs import (
     highs_version,
     new_highs,
     pass_model,
+    reporting,
     restore_options,
     run_highs,
     set_start,
@@ -152,9 +153,15 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
     start = find_start(h, lm, options, share) if started else None
     if start is None:
         MONITOR.report("branch and bound" if mip else "LP")
-        with _watching(share, h, plans=mip, inject=mip, bounds=mip):
+        serving = share is not None and share.serving
+        with _watching(share, h, plans=mip, inject=mip, yield_work=serving, bounds=mip):
             result, values = run_highs(h, mip=mip)
-        return replace(result, transfer_seconds=transfer), values
+        result = replace(result, transfer_seconds=transfer)
+        if share is not None and share.assignments:
+            # the other search's hub-set search wants fixed-hub models solved: help it instead
+            result, values = serve(lm, options, share, result, values, t0)
+            result = replace(result, seconds=time.perf_counter() - t0)
+        return result, values
     if start.proven(options.mip_gap):
         # the start's plan meets its own bound: nothing left for the full solve to prove
         assert start.objective is not None and start.lp_bound is not None
@@ -223,36 +230,12 @@ def _watching(
     """`share.watch` for this run, or nothing when the search runs alone; either way the
     run's progress goes to `MONITOR`: its incumbents when they are plans of the full model
     (`plans`), its dual bound when the run is the full model itself (`bounds`)."""
-    with _reporting(h, plans=plans, bounds=bounds):
+    with reporting(plans=plans, bounds=bounds):
         if share is None:
             yield
             return
         with share.watch(h, plans=plans, inject=inject, yield_work=yield_work):
             yield
-
-
-@contextlib.contextmanager
-def _reporting(h: highspy.Highs, *, plans: bool, bounds: bool) -> Iterator[None]:
-    def on_interrupt(e: Any) -> None:
-        with contextlib.suppress(Exception):  # an exception inside HiGHS ends its run in error
-            _report(e.data_out)
-
-    def _report(out: Any) -> None:
-        primal = float(out.mip_primal_bound) if plans else math.inf
-        dual = float(out.mip_dual_bound)
-        best = min(primal, MONITOR.incumbent if MONITOR.incumbent is not None else math.inf)
-        ok = bounds and math.isfinite(dual) and (not math.isfinite(best) or dual <= best + 1e-6 * max(1.0, abs(best)))
-        MONITOR.report(incumbent=primal if math.isfinite(primal) else None, bound=dual if ok else None)
-
-    subscribed = [(h.cbMipInterrupt, on_interrupt)]
-    for event, fn in subscribed:
-        event.subscribe(fn)
-    try:
-        yield
-    finally:
-        for event, fn in subscribed:
-            with contextlib.suppress(Exception):
-                event.unsubscribe(fn)
 
 
 def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> Start:
