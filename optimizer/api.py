@@ -27,7 +27,7 @@ from horizon.optimizer.data.schema import POLICIES, Classic
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.pipeline import Prepared, prepare, require_plan
 from horizon.optimizer.pipeline import solve as run_pipeline
-from horizon.optimizer.planning.tools import MARGINAL_COLUMNS, compare_policies
+from horizon.optimizer.planning.tools import MARGINAL_COLUMNS, compare_policies, default_soft_penalty
 from horizon.optimizer.planning.tools import marginal as run_marginal
 from horizon.optimizer.planning.tools import sweep as run_sweep
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
@@ -319,20 +319,25 @@ def marginal(
     *,
     hub_count: bool = True,
     soft_penalty: float | None = None,
+    hard: bool = False,
     time_limit: float | None = None,
     mip_gap: float = 0.0,
     threads: int | None = None,
     seed: int | None = None,
 ) -> pd.DataFrame:
-    """What one more / one fewer unit of each asset type (or hub) changes, as `horizon marginal --csv`.
+    """What one more / one fewer unit of each asset type (or hub) changes, as `horizon marginal -o FILE.csv`.
 
     ``assets``: types to value (default all); ``hubs``: hubs to toggle open/closed; ``hub_count``:
-    also one more / one fewer hub.
+    also one more / one fewer hub. Hard deadlines are made soft at a coverage-first penalty
+    (so that one fewer unit shows what it leaves unmet) unless ``soft_penalty`` or ``hard``.
     """
     import pandas as pd
 
+    inst = _instance(instance)
+    if soft_penalty is None and not hard and inst.options.deadlines == "hard":
+        soft_penalty = default_soft_penalty(inst)
     res = run_marginal(
-        _instance(instance),
+        inst,
         assets,
         hubs,
         _options(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed),
