@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from horizon.models.classic import classic_instance, p_center
-from horizon.models.linear import LinearModel
+from horizon.models.linear import MAX_ABS_HINT, LinearModel, check_numbers
 from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.schema import Classic
+from horizon.optimizer.errors import InputError
 from horizon.optimizer.network.feasibility import presolve_checks
 from horizon.optimizer.network.graph import Arcs, Network, build_network, eligible_arcs
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
@@ -48,6 +49,13 @@ def prepare(source: str | Path | Instance | None, *, check: bool = True) -> Prep
     if check:
         presolve_checks(instance, network, arcs)
     prep = assemble(instance, network, arcs)
+    if check:
+        problems = check_numbers(prep.model)
+        if problems:
+            raise InputError(
+                [*problems, MAX_ABS_HINT],
+                headline=f"{instance.source}: numbers too large for the solver ({len(problems)} problem(s))",
+            )
     return replace(prep, timings=replace(prep.timings, load=t1 - t0, network=time.perf_counter() - t1 - prep.timings.build))
 
 
