@@ -26,7 +26,9 @@ INF = float("inf")
 # What HiGHS takes (its defaults): a cost or bound at or above its infinity is infinite, a
 # matrix entry above 1e15 is refused (``large_matrix_value``). `check_numbers` holds a model to them.
 LARGE_MATRIX_VALUE = 1e15
-MAX_ABS_HINT = "products of the instance's numbers (rates × distances × crises per year × ...) must stay below 1e15; scale costs down"
+MAX_ABS_HINT = (
+    "products of the instance's numbers (rates × distances × crises per year × ...) must stay below 1e15; scale costs down"
+)
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,8 @@ def check_numbers(lm: LinearModel, limit: int = 10) -> list[str]:
     def bad_bounds(b: np.ndarray) -> np.ndarray:
         return np.isnan(b) | (np.isfinite(b) & (np.abs(b) >= HIGHS_INFINITY))
 
-    cols: list[tuple[int, str]] = [(int(i), "cost") for i in np.flatnonzero(~np.isfinite(cost) | (np.abs(cost) >= HIGHS_INFINITY))]
+    bad_cost = ~np.isfinite(cost) | (np.abs(cost) >= HIGHS_INFINITY)
+    cols: list[tuple[int, str]] = [(int(i), "cost") for i in np.flatnonzero(bad_cost)]
     cols += [(int(i), "bound") for i in np.flatnonzero(bad_bounds(lo) | bad_bounds(up))]
     rows: list[tuple[int, str]] = [(int(i), "right-hand side") for i in np.flatnonzero(bad_bounds(rlo) | bad_bounds(rup))]
     big = ~np.isfinite(a.data) | (np.abs(a.data) > LARGE_MATRIX_VALUE)

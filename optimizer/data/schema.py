@@ -27,6 +27,7 @@ NonNeg = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)]
 Factor = Annotated[float, Field(ge=1.0, le=MAX_NUMBER, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 Ident = Annotated[str, Field(min_length=1)]
 
 
@@ -203,7 +204,7 @@ class Classic(Record):
     """Solve a classic location model on this instance (see README, 'Classic models')."""
 
     model: Literal["cflp", "uflp", "p_median", "lscp", "mclp", "p_center", "backup"]
-    p: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(None, description="Number of hubs (p-median, MCLP, p-center, backup).")
+    p: Annotated[Count, Field(ge=1)] | None = Field(None, description="Number of hubs (p-median, MCLP, p-center, backup).")
     radius: NonNeg | None = Field(
         None, description="Coverage radius in hours (LSCP, MCLP, backup); default: the demands' deadlines."
     )
@@ -212,7 +213,7 @@ class Classic(Record):
 class ServiceLevel(Record):
     """Tiered deadlines: a share of demand within the deadline, all of it within a longer one."""
 
-    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(description="Share of units due within deadline_hours.")
+    share: Share = Field(description="Share of units due within deadline_hours.")
     final_deadline_hours: NonNeg | None = Field(
         None,
         description="Deadline for the rest (all units); without it or a factor, only demands "
@@ -251,7 +252,7 @@ class Options(Record):
         description="Cost per dispatched unit: the path cost over the network, the response hours "
         "(demand-weighted time, as in p-median), or none (pure coverage models).",
     )
-    max_share_per_arc: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = Field(
+    max_share_per_arc: Share | None = Field(
         None,
         description="Most of a demand one hub may send (0.5: every demand is served by at least two hubs, "
         "as in backup coverage). Indivisible types round the cap down to whole units.",
