@@ -111,9 +111,7 @@ class AssetType(Record):
     category: Literal["force", "helicopter", "airlift"]
     name: str | None = None
     holding_cost: NonNeg = Field(0.0, description="Annual cost per unit stationed.")
-    fleet_limit: NonNeg | None = Field(
-        None, description="Units that exist or are pledged; none = unlimited."
-    )
+    fleet_limit: NonNeg | None = Field(None, description="Units that exist or are pledged; none = unlimited.")
     readiness_hours: NonNeg = Field(0.0, description="Notice-to-move, added to every response time.")
     modes: list[Ident] = Field(default_factory=list, description="Modes this type may move by.")
     space: NonNeg = Field(1.0, description="Hub space one unit takes.")
