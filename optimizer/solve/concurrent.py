@@ -28,10 +28,12 @@ search does not close sooner (docs/scale.md).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -39,16 +41,23 @@ from typing import Any
 import numpy as np
 
 from horizon.models.linear import LinearModel
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange, consistent
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
 from horizon.optimizer.solve.starts import START_AUTO_COLUMNS, single_search
 
 PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
 STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
+INTERRUPT_SECONDS = 1.0  # the same after Ctrl-C (`MONITOR`): what it sent by then is kept
+LIMIT_SECONDS = 0.5  # the same past the time limit
 
 
 def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
-    """The second process: hubs first, then the full solve, streaming plans and bounds."""
+    """The second process: hubs first, then the full solve, streaming plans and bounds.
+    Ctrl-C reaches the whole process group: this process ignores it (inherited from
+    `Peer.due`, and set here once more) and stops when the first process tells it to."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     share = Exchange(inbox, outbox, options.mip_gap)
     limit = None if options.time_limit is None else max(1.0, deadline - time.time())
     try:
@@ -96,7 +105,12 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     finally:
         share.on_poll = None
         if peer.started:
-            _stop(peer.process, share, wait=not proven)
+            grace = 0.0 if proven else STOP_SECONDS
+            if MONITOR.stop_requested():
+                grace = min(grace, INTERRUPT_SECONDS)
+            elif options.time_limit is not None:
+                grace = min(grace, max(0.0, deadline - time.time()) + LIMIT_SECONDS)
+            _stop(peer.process, share, grace)
         for q in (to_peer, from_peer):
             q.close()
             q.cancel_join_thread()
@@ -114,23 +128,38 @@ class Peer:
         self.started = False
 
     def due(self) -> None:
-        if not self.started and time.monotonic() >= self.at:
+        if not self.started and time.monotonic() >= self.at and not MONITOR.stop_requested():
             self.started = True
-            self.process.start()
+            with _sigint_ignored():  # the child inherits it from birth: no KeyboardInterrupt in its start-up
+                self.process.start()
 
 
-def _stop(peer: BaseProcess, share: Exchange, wait: bool = True) -> None:
-    """Ask the peer to stop and read what it sends until it has gone (`wait`), or read what
-    it has sent and terminate it.
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored for the block, when this is the main thread (else left as it is)."""
+    try:
+        saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
+def _stop(peer: BaseProcess, share: Exchange, grace: float = STOP_SECONDS) -> None:
+    """Ask the peer to stop and read what it sends until it has gone, for `grace` seconds
+    at most; then read what it has sent and terminate it.
 
     Reading while waiting matters: a process exits only once its queue is flushed, and a
     process killed while writing leaves half a message that would block the reader. So
-    the peer is terminated only after `STOP_SECONDS` (at once without `wait`), and its
-    queue is not read after that.
+    the peer is terminated only after `grace` (`STOP_SECONDS`; 0 when this search proved
+    the result), and its queue is not read after that.
     """
     share.stop_peer()
-    share.poll(force=True)  # what it has sent so far (all that is read without `wait`)
-    end = time.monotonic() + (STOP_SECONDS if wait else 0.0)
+    share.poll(force=True)  # what it has sent so far (all that is read without a grace)
+    end = time.monotonic() + grace
     while peer.is_alive() and time.monotonic() < end:
         share.poll(force=True)
         peer.join(0.05)

@@ -23,6 +23,7 @@ from horizon.models.stages import hub_columns
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.solve.benders import EARLY_GAP as BENDERS_EARLY_GAP
 from horizon.optimizer.solve.benders import master_for
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange
 from horizon.optimizer.solve.highs import (
     configure,
@@ -374,9 +375,9 @@ def _benders_relaxation(
 
     def stop() -> bool:
         if share is None:
-            return False
+            return MONITOR.stop_requested()
         share.poll()
-        return share.stopped
+        return share.stopped or MONITOR.stop_requested()
 
     r = master.minimise(deadline=deadline, tick=stop, seen=seen)
     x = None
