@@ -52,12 +52,17 @@ INTERRUPT_SECONDS = 1.0  # the same after Ctrl-C (`MONITOR`): what it sent by th
 LIMIT_SECONDS = 0.5  # the same past the time limit
 
 
-def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
+def _second_search(lm: LinearModel | None, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
     """The second process: hubs first, then the full solve, streaming plans and bounds.
     Ctrl-C reaches the whole process group: this process ignores it (inherited from
     `Peer.due`, and set here once more) and stops when the first process tells it to."""
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if lm is None:  # the model comes first on the queue (see `solve_concurrent`)
+        first = inbox.get()
+        if first[0] != "model":
+            return
+        lm = first[1]
     share = Exchange(inbox, outbox, options.mip_gap)
     limit = None if options.time_limit is None else max(1.0, deadline - time.time())
     try:
@@ -86,10 +91,17 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     worker_options = replace(options, verbose=False, log_file=None, write_model=None)
     peer = Peer(
         ctx.Process(
-            target=_second_search, args=(lm, worker_options, to_peer, from_peer, deadline), daemon=True, name="horizon-hubs-first"
+            target=_second_search,
+            args=(None, worker_options, to_peer, from_peer, deadline),
+            daemon=True,
+            name="horizon-hubs-first",
         ),
         time.monotonic() + max(0.0, float(options.second_after)),
     )
+    # The model goes through the queue (its feeder thread), not as the process's argument: a
+    # spawned process reads its arguments only once its interpreter has started, and a large
+    # model written to that pipe kept this search waiting (3 s on a loaded 2-core machine)
+    to_peer.put(("model", lm))
     share = Exchange(from_peer, to_peer, options.mip_gap)
     share.peer_gone = lambda: peer.started and not peer.process.is_alive()
     if lm.n_cols >= START_AUTO_COLUMNS:
