@@ -122,7 +122,7 @@ def solve(
         if interrupted():
             if not solution.ok:
                 raise SolverError(f"no solution: {INTERRUPTED} before any plan was found ({solution.message})")
-            solution = replace(solution, message=f"{INTERRUPTED}; {solution.message}")
+            solution = replace(solution, message=f"{INTERRUPTED}; " + solution.message.replace("Interrupted by user", "stopped"))
         if solution.status == "infeasible":
             raise InfeasibleError(
                 [

@@ -48,7 +48,7 @@ from horizon.optimizer.solve.starts import START_AUTO_COLUMNS, single_search
 
 PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
 STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
-INTERRUPT_SECONDS = 1.0  # the same after Ctrl-C (`MONITOR`): what it sent by then is kept
+INTERRUPT_SECONDS = 0.5  # the same after Ctrl-C (`MONITOR`): what it sent by then is kept
 LIMIT_SECONDS = 0.5  # the same past the time limit
 
 
