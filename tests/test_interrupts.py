@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import horizon
 from horizon.cli import main
 from horizon.optimizer.commands.common import INTERRUPTED, INTERRUPTS, interruptible
+from horizon.optimizer.planning import tools
 from horizon.optimizer.solve.events import MONITOR
 
 ROOT = Path(__file__).parent.parent
@@ -136,3 +137,59 @@ def test_the_handlers_ask_the_monitor_to_stop_and_are_restored() -> None:
     assert signal.getsignal(signal.SIGINT) == before
     with MONITOR.run():
         assert not MONITOR.stop_requested()
+
+
+# --- planner tools: the points solved before Ctrl-C are kept ------------------------------
+TINY = ROOT / "instances" / "tiny-two-hubs.yaml"
+
+
+@pytest.fixture
+def ctrl_c_after_first_solve(monkeypatch):
+    """Ctrl-C as the first solve of a planner tool ends (its plan stands)."""
+    real_prepared, real_reusable = tools.solve_prepared, tools.ReusableModel.solve
+
+    def prepared(*args, **kwargs):
+        result = real_prepared(*args, **kwargs)
+        MONITOR.request_stop(INTERRUPTED)
+        return result
+
+    def reusable(self, *args, **kwargs):
+        result = real_reusable(self, *args, **kwargs)
+        MONITOR.request_stop(INTERRUPTED)
+        return result
+
+    monkeypatch.setattr(tools, "solve_prepared", prepared)
+    monkeypatch.setattr(tools.ReusableModel, "solve", reusable)
+    yield
+    with MONITOR.run():
+        pass
+
+
+def _cli(*args: object):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output and (result.exception is None or isinstance(result.exception, SystemExit))
+    return result
+
+
+def test_compare_keeps_the_policies_solved(tmp_path, ctrl_c_after_first_solve) -> None:
+    result = _cli("compare", TINY, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{") :])
+    assert data["settings"]["not_solved"], data["settings"]
+    shown = _cli("compare", TINY)
+    assert "(interrupted)" in shown.output and "not solved" in shown.output, shown.output
+
+
+def test_sweep_keeps_the_points_solved_and_says_which_was_interrupted(tmp_path, ctrl_c_after_first_solve) -> None:
+    result = _cli("sweep", TINY, "--param", "deadline-scale", "--values", "1,1.5,2", "-o", tmp_path / "sw", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{") :])
+    assert len(data["points"]) == 1 and INTERRUPTED in data["points"][0]["note"]
+    assert any(INTERRUPTED in n and "2 of 3" in n for n in data["notes"]), data["notes"]
+    assert (tmp_path / "sw" / "sweep.csv").exists()
+
+
+def test_marginal_keeps_the_rows_solved(tmp_path, ctrl_c_after_first_solve) -> None:
+    result = _cli("marginal", TINY, "--csv", tmp_path / "m.csv")
+    assert result.exit_code == 0, result.output
+    assert f"not_solved,,,,,not solved: {INTERRUPTED}" in (tmp_path / "m.csv").read_text()

@@ -140,7 +140,7 @@ def run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False) -> 
     root = ctx.find_root()
     debug = bool(root.obj.get("debug", False)) if isinstance(root.obj, dict) else False
     try:
-        with interruptible(), limits(_read_limits(ctx)):
+        with interruptible(), MONITOR.run(), limits(_read_limits(ctx)):  # a fresh monitor: no stop left from before
             return fn()
     except HorizonError as exc:
         _fail(exc, debug, as_json)
