@@ -49,7 +49,7 @@ from horizon.optimizer.solve.starts import START_AUTO_COLUMNS, single_search
 PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
 STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
 INTERRUPT_SECONDS = 0.5  # the same after Ctrl-C (`MONITOR`): what it sent by then is kept
-LIMIT_SECONDS = 0.5  # the same past the time limit
+LIMIT_SECONDS = 0.25  # the same past the time limit
 
 
 def _second_search(lm: LinearModel | None, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
@@ -64,7 +64,7 @@ def _second_search(lm: LinearModel | None, options: SolveOptions, inbox: Any, ou
             return
         lm = first[1]
     share = Exchange(inbox, outbox, options.mip_gap)
-    limit = None if options.time_limit is None else max(1.0, deadline - time.time())
+    limit = None if options.time_limit is None else max(0.1, deadline - time.time())
     try:
         result, values = single_search(lm, replace(options, start="hubs-first", time_limit=limit), share)
     except KeyboardInterrupt:
