@@ -97,11 +97,14 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
 
     A classic model (`classic`, or the instance's ``options.classic``) rewrites the instance
     first (`horizon.models.classic`); p-center solves a sequence of covering problems.
+    A time limit counts from here: loading and building come out of the solver's share.
     """
+    t0 = time.perf_counter()
     instance, load_s = load(source)
     classic = classic or instance.options.classic
     if classic is None:
-        return _with_load(solve_prepared(prepare(instance), options)[0], load_s)
+        prep = prepare(instance)
+        return _with_load(solve_prepared(prep, _time_left(options, t0))[0], load_s)
     if classic.model == "p_center":
         assert classic.p is not None
         t0 = time.perf_counter()
@@ -113,6 +116,13 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     sol = solve_prepared(prepare(rewritten), options)[0]
     info = {"model": classic.model, "p": classic.p, "radius": classic.radius}
     return _with_load(replace(sol, classic=info), load_s)
+
+
+def _time_left(options: SolveOptions | None, t0: float) -> SolveOptions | None:
+    """`options` with the time limit less the seconds spent since `t0` (at least 0.1 s)."""
+    if options is None or options.time_limit is None:
+        return options
+    return replace(options, time_limit=max(0.1, float(options.time_limit) - (time.perf_counter() - t0)))
 
 
 def _with_load(sol: Solution, load_s: float) -> Solution:

@@ -174,7 +174,7 @@ def _cli(*args: object):
 def test_compare_keeps_the_policies_solved(tmp_path, ctrl_c_after_first_solve) -> None:
     result = _cli("compare", TINY, "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output[result.output.index("{") :])
+    data = json.loads(result.stdout)
     assert data["settings"]["not_solved"], data["settings"]
     shown = _cli("compare", TINY)
     assert "(interrupted)" in shown.output and "not solved" in shown.output, shown.output
@@ -183,7 +183,7 @@ def test_compare_keeps_the_policies_solved(tmp_path, ctrl_c_after_first_solve) -
 def test_sweep_keeps_the_points_solved_and_says_which_was_interrupted(tmp_path, ctrl_c_after_first_solve) -> None:
     result = _cli("sweep", TINY, "--param", "deadline-scale", "--values", "1,1.5,2", "-o", tmp_path / "sw", "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output[result.output.index("{") :])
+    data = json.loads(result.stdout)
     assert len(data["points"]) == 1 and INTERRUPTED in data["points"][0]["note"]
     assert any(INTERRUPTED in n and "2 of 3" in n for n in data["notes"]), data["notes"]
     assert (tmp_path / "sw" / "sweep.csv").exists()
