@@ -57,7 +57,7 @@ from common import (  # noqa: E402
     markdown_table,
     page_head,
     work_folder,
-    write_atomic,
+    write_text,
 )
 
 from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(cases, command_line("bench_classic_speed.py", argv), opts, args.repeats, startup)
     print(text)
     if not args.no_out:
-        write_atomic(args.out, text)
+        write_text(args.out, text)
         print(f"written: {args.out}", file=sys.stderr)
     return 0 if all(c.agree for c in cases) else 1
 

@@ -31,7 +31,7 @@ from common import STAGES, Comparison, arg_parser, export_mps, markdown_table, w
 from horizon.optimizer.data.loader import default_instance_path  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
 from horizon.optimizer.network.generate import generate_spec  # noqa: E402
-from horizon.optimizer.solve.starts import SolveOptions  # noqa: E402
+from horizon.optimizer.solve.result import SolveOptions  # noqa: E402
 
 
 @dataclass

@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
-from common import ROOT, RTOL, arg_parser, command_line, machine_line, page_head, work_folder, write_atomic  # noqa: E402
+from common import ROOT, RTOL, arg_parser, command_line, machine_line, page_head, work_folder  # noqa: E402
 
 from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
 from horizon.optimizer.errors import HorizonError  # noqa: E402
+from horizon.optimizer.files import write_text  # noqa: E402
 from horizon.optimizer.pipeline import solve  # noqa: E402
-from horizon.optimizer.solve.starts import SolveOptions  # noqa: E402
+from horizon.optimizer.solve.result import SolveOptions  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 DEFAULT_OUT = ROOT / "docs" / "orlib-results.md"
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(results, command_line("bench_orlib.py", argv), total, opts)
     print(text)
     if out is not None:
-        write_atomic(out, text)
+        write_text(out, text)
         print(f"written: {out}", file=sys.stderr)
     return 1 if any(r.match is False for r in results) else 0
 

@@ -35,7 +35,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
-from common import ROOT, arg_parser, machine_note, stage_seconds, work_folder, write_atomic  # noqa: E402
+from common import ROOT, arg_parser, machine_note, stage_seconds, work_folder  # noqa: E402
+
+from horizon.optimizer.files import write_text  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "scale"
 
@@ -273,11 +275,11 @@ def cmd_ef(args: argparse.Namespace) -> int:
     result["rows"] = rows
     result["slopes"] = slopes(rows)
     name = ("ef" if args.start == "auto" else f"ef-start-{args.start}") + ("-split-loads" if args.split_loads else "")
-    write_atomic(out / f"{name}.json", json.dumps(result, indent=2) + "\n")
+    write_text(out / f"{name}.json", json.dumps(result, indent=2) + "\n")
     table = ef_table(rows)
     sl = result["slopes"]
     growth = ", ".join(f"{k} ∝ S^{v:.2f}" for k, v in sl.items())
-    write_atomic(out / f"{name}.md", f"{title}\n\n{table}\n\nGrowth (log-log slopes): {growth}\n")
+    write_text(out / f"{name}.md", f"{title}\n\n{table}\n\nGrowth (log-log slopes): {growth}\n")
     plot_ef(rows, out / f"{name}_loglog.png", title)
     print(table)
     print(f"\nGrowth (log-log slopes): {growth}")

@@ -133,7 +133,7 @@ def test_row_with_lower_above_upper_is_infeasible(name):
 
 @pytest.mark.parametrize("name", OTHERS)
 def test_unbounded(name):
-    # (HiGHS reports "infeasible or unbounded" here, which optimizer/solve.py maps to infeasible)
+    # (HiGHS reports "infeasible or unbounded" here, which optimizer/solve/highs.py maps to infeasible)
     solver = need(name)
     lm = LinearModel("ray")
     lm.add_vars("x", 2, lower=0, upper=np.inf, integer=[True, False])

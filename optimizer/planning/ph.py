@@ -449,24 +449,23 @@ class LocalScenarios:
         return True
 
 
-def _allreduce_sum(comm: Any | None, values: np.ndarray) -> np.ndarray:
+def _allreduce(comm: Any | None, values: np.ndarray, op: str) -> np.ndarray:
+    """`values` combined over the ranks (op "SUM" or "MAX"); as they are without MPI."""
     if comm is None or comm.Get_size() == 1:
         return values
-    from mpi4py import MPI
+    from mpi4py import MPI  # optional dependency: only runs under MPI
 
     out = np.zeros_like(values)
-    comm.Allreduce(values, out, op=MPI.SUM)
+    comm.Allreduce(values, out, op=getattr(MPI, op))
     return out
+
+
+def _allreduce_sum(comm: Any | None, values: np.ndarray) -> np.ndarray:
+    return _allreduce(comm, values, "SUM")
 
 
 def _allreduce_max(comm: Any | None, values: np.ndarray) -> np.ndarray:
-    if comm is None or comm.Get_size() == 1:
-        return values
-    from mpi4py import MPI
-
-    out = np.zeros_like(values)
-    comm.Allreduce(values, out, op=MPI.MAX)
-    return out
+    return _allreduce(comm, values, "MAX")
 
 
 def lp_relaxation(lm: LinearModel, options: SolveOptions) -> tuple[float | None, np.ndarray | None]:
@@ -728,17 +727,7 @@ def solve_ph(
     build = report.seconds.get("build", 0.0) + build_s
     solve_s = ph_s - report.seconds.get("build", 0.0) + lp_s + final_s
     timings = Timings(load=load_s, network=network_s, build=build, solve=solve_s, total=load_s + network_s + build + solve_s)
-    solution = replace(
-        fixed,
-        status=ph_result.status,
-        bound=ph_result.bound,
-        gap=ph_result.gap,
-        solver=ph_result.solver,
-        solver_version=ph_result.solver_version,
-        message=ph_result.message,
-        timings=timings,
-    )
-    return solution, report
+    return fixed.with_result(ph_result, timings), report
 
 
 def _fmt(x: float | None) -> str:

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import highspy
 import numpy as np
 
 from horizon.models.linear import LinearModel
@@ -58,7 +57,7 @@ from horizon.optimizer.results.metrics import solution_metrics
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
 from horizon.optimizer.solve.adapters import solve_model
 from horizon.optimizer.solve.events import MONITOR
-from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
+from horizon.optimizer.solve.highs import configure, highs_bounds, new_highs, pass_model, run_highs
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 Progress = Callable[[int, int, str], None]
@@ -302,17 +301,11 @@ class ReusableModel:
 
     def _set_cols(self, idx: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         if len(idx):
-            inf = highspy.kHighsInf
-            lo = np.where(np.isneginf(lower), -inf, lower)
-            up = np.where(np.isposinf(upper), inf, upper)
-            self.h.changeColsBounds(len(idx), idx.astype(np.int32), lo.astype(float), up.astype(float))
+            self.h.changeColsBounds(len(idx), idx.astype(np.int32), highs_bounds(lower), highs_bounds(upper))
 
     def _set_rows(self, idx: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         if len(idx):
-            inf = highspy.kHighsInf
-            lo = np.where(np.isneginf(lower), -inf, lower)
-            up = np.where(np.isposinf(upper), inf, upper)
-            self.h.changeRowsBounds(len(idx), idx.astype(np.int32), lo.astype(float), up.astype(float))
+            self.h.changeRowsBounds(len(idx), idx.astype(np.int32), highs_bounds(lower), highs_bounds(upper))
 
     def _solve_highs(
         self, cols: dict[int, tuple[float, float]], rows: dict[int, tuple[float, float]], start: np.ndarray | None

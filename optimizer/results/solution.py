@@ -74,6 +74,12 @@ class Solution:
     def with_timings(self, timings: Timings) -> Solution:
         return Solution(**{**self.__dict__, "timings": timings})
 
+    def with_result(self, result: SolveResult, timings: Timings | None = None) -> Solution:
+        """The same plan under another run's verdict (status, bound, gap, solver, message): a
+        decomposition's plan evaluated on the full model, reported as the decomposition's."""
+        verdict = {f: getattr(result, f) for f in ("status", "bound", "gap", "solver", "solver_version", "message")}
+        return Solution(**{**self.__dict__, **verdict, "timings": timings or self.timings})
+
     def tables(self) -> dict[str, pd.DataFrame]:
         import pandas as pd  # only when tables are asked for: pandas is slow to import
 
