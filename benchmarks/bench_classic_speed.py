@@ -57,11 +57,11 @@ from common import (  # noqa: E402
     markdown_table,
     page_head,
     work_folder,
-    write_text,
 )
 
 from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
+from horizon.optimizer.files import write_text  # noqa: E402
 from horizon.optimizer.pipeline import prepare  # noqa: E402
 from horizon.optimizer.solve.highs import configure, new_highs
 from horizon.optimizer.solve.result import SolveOptions
