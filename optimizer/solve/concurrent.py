@@ -33,7 +33,7 @@ import multiprocessing as mp
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -101,7 +101,7 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     # The model goes through the queue (its feeder thread), not as the process's argument: a
     # spawned process reads its arguments only once its interpreter has started, and a large
     # model written to that pipe kept this search waiting (3 s on a loaded 2-core machine)
-    to_peer.put(("model", lm))
+    peer.on_start = lambda: to_peer.put(("model", lm))
     share = Exchange(from_peer, to_peer, options.mip_gap)
     share.peer_gone = lambda: peer.started and not peer.process.is_alive()
     if lm.n_cols >= START_AUTO_COLUMNS:
@@ -138,12 +138,14 @@ class Peer:
     def __init__(self, process: BaseProcess, at: float) -> None:
         self.process, self.at = process, at
         self.started = False
+        self.on_start: Callable[[], None] = lambda: None  # run once the process has started
 
     def due(self) -> None:
         if not self.started and time.monotonic() >= self.at and not MONITOR.stop_requested():
             self.started = True
             with _sigint_ignored():  # the child inherits it from birth: no KeyboardInterrupt in its start-up
                 self.process.start()
+            self.on_start()
 
 
 @contextlib.contextmanager
