@@ -134,14 +134,16 @@ def _abort_other_ranks(code: int) -> None:
         mpi.COMM_WORLD.Abort(code)
 
 
-def run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False) -> Any:
+def run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False, solving: bool = False) -> Any:
     """Run a command's work: a `HorizonError` becomes its message and exit code, anything
-    else a one-line internal error (exit 4), never a traceback without ``--debug``."""
+    else a one-line internal error (exit 4), never a traceback without ``--debug``.
+    `solving`: Ctrl-C and SIGTERM stop the solve and keep its plan (`interruptible`); other
+    commands keep Python's default (Ctrl-C ends them)."""
     root = ctx.find_root()
     debug = bool(root.obj.get("debug", False)) if isinstance(root.obj, dict) else False
     try:
-        with interruptible(), MONITOR.run(), limits(_read_limits(ctx)):  # a fresh monitor: no stop left from before
-            return fn()
+        with interruptible() if solving else contextlib.nullcontext(), MONITOR.run(), limits(_read_limits(ctx)):
+            return fn()  # a fresh monitor above: no stop request left from before
     except HorizonError as exc:
         _fail(exc, debug, as_json)
     except KeyboardInterrupt:  # a signal handler other than ours (e.g. under a debugger)

@@ -28,8 +28,8 @@ from horizon.optimizer.commands.common import (
 )
 from horizon.optimizer.data.loader import instance_json_schema
 from horizon.optimizer.data.schema import Classic
-from horizon.optimizer.errors import InfeasibleError, InputError, SolverError
-from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.errors import InputError, SolverError
+from horizon.optimizer.pipeline import prepare, require_plan
 from horizon.optimizer.pipeline import solve as run_solve
 from horizon.optimizer.planning.ph import PHOptions, available, solve_ph
 from horizon.optimizer.results.solution import Solution, write_solution_dir
@@ -123,18 +123,7 @@ def solve(
             if not solution.ok:
                 raise SolverError(f"no solution: {INTERRUPTED} before any plan was found ({solution.message})")
             solution = replace(solution, message=f"{INTERRUPTED}; " + solution.message.replace("Interrupted by user", "stopped"))
-        if solution.status == "infeasible":
-            raise InfeasibleError(
-                [
-                    "the solver proved the model infeasible, although every demand has a hub in reach, "
-                    "each scenario fits the fleet limits and total hub space suffices;",
-                    "the binding combination is among: airlift sorties for air-moved forces, per-hub space, "
-                    "the budget, the hub count limits, or units of one type needed at several missions at once",
-                ],
-                headline="The problem is infeasible:",
-            )
-        if not solution.ok:
-            raise SolverError(f"no solution: solver status '{solution.status}' ({solution.message})")
+        solution = require_plan(solution)
         if out is not None:
             t0 = time.perf_counter()
             write_solution_dir(solution, out)
@@ -142,7 +131,7 @@ def solve(
             solution = solution.with_timings(replace(solution.timings, write=w, total=solution.timings.total + w))
         return solution
 
-    solution = run(ctx, work, as_json=as_json)
+    solution = run(ctx, work, as_json=as_json, solving=True)
     if solution is None:  # a non-zero MPI rank under --method ph: rank 0 prints and writes
         return
     if out is not None and method == "ph":

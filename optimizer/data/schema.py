@@ -9,10 +9,15 @@ several tables (references, duplicates, probabilities) live in `horizon.optimize
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import highspy
 from pydantic import BaseModel, ConfigDict, Field
+
+#: Who may serve whom (see `horizon.models.policies`): any hub any mission, each mission itself,
+#: hubs their own region, or one hub everything.
+Policy = Literal["pooled", "dedicated", "regional", "single-hub"]
+POLICIES: tuple[str, ...] = get_args(Policy)
 
 # HiGHS's infinity: a cost or bound at or above it is infinite to HiGHS (its options
 # infinite_cost and infinite_bound, 1e20 by default; `highspy.kHighsInf` where it is finite).
@@ -258,6 +263,11 @@ class Options(Record):
     classic: Classic | None = None
     service_level: ServiceLevel | None = None
     lend_mission_reserves: bool = Field(True, description="Whether hubs marked mission_reserve may serve other missions at all.")
+    policy: Policy = Field(
+        "pooled",
+        description="Pooling policy: pooled (any open hub serves any mission it reaches in time), dedicated (each "
+        "mission only from a hub at its own node), regional (hubs serve their own region), single-hub (at most one hub).",
+    )
     great_circle: list[GreatCircle] = Field(default_factory=list)
 
 
