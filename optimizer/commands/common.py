@@ -3,7 +3,9 @@
 Declared once so that `--solver`, `--time-limit`, `--mip-gap`, `--threads`, `--seed`,
 `-v/--verbose` and `--log-file` mean the same wherever a command solves, and every error
 reaches the user the same way: exit 2 invalid input or usage, 3 infeasible (with the
-explanation), 4 no solution or solver failure; `--debug` shows tracebacks.
+explanation), 4 no solution or solver failure; `--debug` shows tracebacks. Ctrl-C while a
+command solves stops the solve and keeps its plan (`interruptible`); user data reaches the
+console literally (`console`, `rich.markup.escape`).
 """
 
 from __future__ import annotations
