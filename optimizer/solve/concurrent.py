@@ -1,15 +1,17 @@
 """Two searches side by side, sharing plans and bounds (``--start concurrent``).
 
 HiGHS's branch and bound keeps one core busy (a 45 s solve of the 25-scenario model used
-48 s of CPU on this 2-core machine), and on large extensive forms the two starts are good
-at different things: the LP neighbourhood finds plans early, hubs first proves the better
-bound (docs/scale.md). So the calling process runs the default search (LP-neighbourhood
-start, then the full solve) and a second process runs hubs first (hubs-only relaxation,
-then the plan within its hubs, then the full solve), each on its own core. Through two
+48 s of CPU on this 2-core machine), and on large extensive forms hubs first proves far
+better bounds than branch and bound (docs/scale.md). So the calling process runs plain
+branch and bound (`FIRST_SEARCH`) and a second process runs hubs first (hubs-only
+relaxation, then the plan within its hubs, then the full solve), each on its own core.
+Plain branch and bound here, rather than the LP-neighbourhood start, makes the pair never
+worse than HiGHS alone on a time limit: the neighbourhood's LP and sub-MIP took most of a
+60 s limit at 120 scenarios and left a plan 4 % dearer (docs/lab/starts.md). Through two
 queues each streams to the other:
 
-* every plan it finds (feasible for the full model: the neighbourhood's, the fixed-hub
-  MIP's, the full solve's), which the other's full solve takes as an incumbent;
+* every plan it finds (feasible for the full model: the fixed-hub MIP's, the full
+  solve's), which the other's full solve takes as an incumbent;
 * every valid bound it proves (the hubs-only relaxation's, the full solve's), as each run
   ends.
 
