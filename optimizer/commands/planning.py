@@ -13,17 +13,21 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from horizon.models.policies import POLICIES
 from horizon.optimizer.commands.common import (
     ID,
+    INTERRUPTED,
     NUM,
     TEXT,
     check_writable,
+    console,
     csv_text,
     dumps,
     err_console,
+    input_options,
     instance_argument,
     money,
     num,
@@ -99,6 +103,7 @@ MONEY_ROWS = ("total cost", "cost: ", "savings vs dedicated")
     "or one file: .csv (the table), .json, or a chart (.png/.svg/.pdf)."
 )
 @solver_options(" per solve")
+@input_options
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -161,7 +166,7 @@ def compare(
             write_text(out, dumps(comp.to_dict()) + "\n")
         return comp
 
-    comp = run(ctx, work, as_json=as_json)
+    comp = run(ctx, work, as_json=as_json, solving=True)
     if as_json:
         click.echo(dumps(comp.to_dict()))
     else:
@@ -185,8 +190,8 @@ def _save_comparison(comp: Any, folder: Path) -> None:
     write_text(folder / "comparison.json", dumps(comp.to_dict()) + "\n")
 
 
-def _print_comparison(comp: Any, console: Console | None = None) -> None:
-    console = console or Console(highlight=False)
+def _print_comparison(comp: Any, con: Console | None = None) -> None:
+    con = con or console()
     cur = comp.base.options.currency
     pols = [o.policy for o in comp.outcomes]
     notes: list[tuple[str, str]] = []
@@ -202,6 +207,9 @@ def _print_comparison(comp: Any, console: Console | None = None) -> None:
             cells = ["—" if v is None else "0%" if v < 1e-9 else f"{100 * v:.3g}%" for v in vals]
         elif label.endswith("(%)"):
             cells = ["—" if v is None else f"{v:.1f}" for v in vals]
+        elif label == "status":
+            notes_row = dict(comp.table())["note"]
+            cells = [f"{v} (interrupted)" if INTERRUPTED in (n or "") else str(v) for v, n in zip(vals, notes_row)]
         elif money_row:
             cells = [money(v) for v in vals]
         else:
@@ -222,11 +230,13 @@ def _print_comparison(comp: Any, console: Console | None = None) -> None:
     if any(o.needs is not None for o in comp.outcomes):
         lifted = " Infeasible policies: what they would cost and need without fleet and hub space limits (savings use that cost)."
         caption = (caption or "") + lifted
-    show_table(console, f"{comp.base.name}: pooling policies (costs in {cur} a year)", kinds, rows, caption=caption)
+    show_table(con, f"{comp.base.name}: pooling policies (costs in {cur} a year)", kinds, rows, caption=caption)
+    if s.get("not_solved"):
+        con.print(Text.assemble((INTERRUPTED, "yellow"), f": not solved: {', '.join(s['not_solved'])}"))
     for p, note in notes:
-        console.print(Text(f"{p}:", style="bold"))
+        con.print(Text(f"{p}:", style="bold"))
         for reason in note.split("; "):
-            console.print(Text(f"  - {reason}"))
+            con.print(Text(f"  - {reason}"))
 
 
 # --- sweep --------------------------------------------------------------------------------
@@ -265,6 +275,7 @@ def _parse_values(values: str | None, start: float | None, stop: float | None, s
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the points as JSON on stdout.")
 @solver_options(" per solve")
+@input_options
 @click.pass_context
 def sweep(
     ctx: click.Context,
@@ -316,12 +327,12 @@ def sweep(
             written.append(plot_sweep(result, out))
         return result
 
-    result = run(ctx, work, as_json=as_json)
+    result = run(ctx, work, as_json=as_json, solving=True)
     rows = result.rows()
     if as_json:
         click.echo(dumps(_sweep_json(result)))
     else:
-        console = Console(highlight=False)
+        con = console()
         cur = result.instance.options.currency
         cols = ["value", "status", "total_cost", "annual_cost", "coverage_pct", "mean_response_hours", "hubs_used", "pareto"]
         heads = ["value", "status", "total cost", "fixed + holding", "met in time (%)", "mean resp. (h)", "hubs", "Pareto"]
@@ -331,14 +342,16 @@ def sweep(
         for r in rows:
             cells = [money(r[c]) if c in ("total_cost", "annual_cost") else num(r[c]) for c in cols]
             cells[0] = money(r["value"]) if param == "budget" else f"{r['value']:g}"
+            if INTERRUPTED in (r.get("note") or ""):
+                cells[1] += " (interrupted)"
             table_rows.append(cells + ([r["note"] or ""] if has_notes else []))
         columns = [(h, k) for h, k in zip(heads, kinds)] + ([("why", TEXT)] if has_notes else [])
-        show_table(console, f"{result.instance.name}: sweep of {param} (costs in {cur} a year)", columns, table_rows, keys=2)
+        show_table(con, f"{result.instance.name}: sweep of {param} (costs in {cur} a year)", columns, table_rows, keys=2)
         for n in result.notes:
-            console.print(Text(f"note: {n}"))
+            con.print(Text(f"note: {n}"))
         built = "model built once" if result.builds == 1 else f"model built {result.builds} times"
         where = f"; written: {', '.join(str(p) for p in written)}" if written else ""
-        console.print(Text(f"{built}, solved {result.solves} time(s){where}"))
+        con.print(Text(f"{built}, solved {result.solves} time(s){where}"))
     if not any(r["status"] in ("optimal", "feasible") for r in rows):
         sys.exit(3)
 
@@ -374,6 +387,7 @@ def _sweep_json(result: Any) -> dict[str, Any]:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), hidden=True, help="Old name of -o FILE.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON on stdout.")
 @solver_options(" per solve")
+@input_options
 @click.pass_context
 def marginal(
     ctx: click.Context,
@@ -435,15 +449,15 @@ def marginal(
             written.append(write_text(out / "marginal.json", dumps(_marginal_json(res)) + "\n"))
         return res
 
-    res = run(ctx, work, as_json=as_json)
+    res = run(ctx, work, as_json=as_json, solving=True)
     if as_json:
         click.echo(dumps(_marginal_json(res)))
         return
-    console = Console(highlight=False)
+    shown = console()
     b = res.baseline
     cur = res.instance.options.currency
     phrases(
-        console,
+        shown,
         [
             f"{res.instance.name}: baseline {b['status']},",
             f"total cost {money(b['total_cost'], cur)},",
@@ -474,7 +488,7 @@ def marginal(
             f"Deadlines made soft at {money(softened[0], cur)} per unit left unmet (coverage first): "
             "one fewer unit shows what it leaves unmet, and Δ cost includes that penalty. --hard keeps them hard."
         )
-    show_table(console, f"Marginal values (re-solved; costs in {cur} a year)", columns, rows, keys=2, caption=caption)
+    show_table(shown, f"Marginal values (re-solved; costs in {cur} a year)", columns, rows, keys=2, caption=caption)
     rank = [r for r in res.ranking() if (r.delta_cost or 0) < -1e-6 or (r.delta_coverage_pp or 0) > 1e-9]
     if rank:
 
@@ -484,9 +498,9 @@ def marginal(
             )
             return f"{r.item[6:]}" + (f" from {r.contributor}" if r.contributor else "") + f" ({saving})"
 
-        console.print(Text("Ask contributors first for: " + ", ".join(what(r) for r in rank)))
+        shown.print(Text("Ask contributors first for: " + ", ".join(what(r) for r in rank)))
     else:
-        console.print("No single extra unit of the types valued lowers the cost or raises coverage.")
+        shown.print("No single extra unit of the types valued lowers the cost or raises coverage.")
     for p in written:
         err_console.print(Text(f"written: {p}"))
 
@@ -546,7 +560,7 @@ def plot(
         return plot_histogram(inst, sol, out, size=size, dpi=dpi)
 
     path = run(ctx, work)
-    err_console.print(f"written: {path}")
+    err_console.print(escape(f"written: {path}"))
 
 
 @click.command()
@@ -578,7 +592,7 @@ def report(ctx: click.Context, solution_dir: Path, out: Path, scenario: str | No
         return write_report(inst, sol, out, scenario=scenario, info=planning_info(solution_dir))
 
     paths = run(ctx, work)
-    err_console.print("written: " + ", ".join(str(p) for p in paths))
+    err_console.print(escape("written: " + ", ".join(str(p) for p in paths)))
 
 
 COMMANDS = (compare, sweep, marginal, plot, report)

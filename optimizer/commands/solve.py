@@ -13,17 +13,22 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from horizon.optimizer.commands.common import (
     FILE_SUFFIXES,
     ID,
+    INTERRUPTED,
     NUM,
     TEXT,
     check_writable,
+    console,
     dumps,
+    input_options,
     instance_argument,
+    interrupted,
     live_progress,
     money,
     phrases,
@@ -36,7 +41,7 @@ from horizon.optimizer.data.edits import soft_spec
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import instance_json_schema, load_instance
 from horizon.optimizer.data.schema import Classic
-from horizon.optimizer.errors import InputError
+from horizon.optimizer.errors import InputError, SolverError
 from horizon.optimizer.files import write_text
 from horizon.optimizer.pipeline import prepare, require_plan
 from horizon.optimizer.pipeline import solve as run_solve
@@ -92,6 +97,7 @@ from horizon.optimizer.solve.result import SolveOptions
 @click.option("--ph-improve-time-limit", type=click.FloatRange(min=0), help="PH: seconds per candidate for the local search.")
 @click.option("--ph-no-lp", is_flag=True, help="PH alone: no extensive-form LP relaxation (bound and incumbent start).")
 @solver_options()
+@input_options
 @click.pass_context
 def solve(
     ctx: click.Context,
@@ -142,7 +148,12 @@ def solve(
             inst = load_instance(instance)
             source = Instance(spec=soft_spec(inst.spec, soft_penalty), source=inst.source)
         with live_progress("solving", currency=_currency(source)):
-            solution = require_plan(run_solve(source, options, classic=chosen))
+            solution = run_solve(source, options, classic=chosen)
+        if interrupted():
+            if not solution.ok:
+                raise SolverError(f"no solution: {INTERRUPTED} before any plan was found ({solution.message})")
+            solution = replace(solution, message=f"{INTERRUPTED}; " + solution.message.replace("Interrupted by user", "stopped"))
+        solution = require_plan(solution)
         if out is not None:
             t0 = time.perf_counter()
             write_solution(solution, out)
@@ -150,7 +161,7 @@ def solve(
             solution = solution.with_timings(replace(solution.timings, write=w, total=solution.timings.total + w))
         return solution
 
-    solution = run(ctx, work, as_json=as_json)
+    solution = run(ctx, work, as_json=as_json, solving=True)
     if solution is None:  # a non-zero MPI rank under --method ph: rank 0 prints and writes
         return
     if out is not None and method == "ph":
@@ -199,6 +210,7 @@ def write_solution(solution: Solution, out: Path) -> None:
 @click.command()
 @instance_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@input_options
 @click.pass_context
 def validate(ctx: click.Context, instance: Path | None, as_json: bool) -> None:
     """Check INSTANCE (default: the bundled UN 2009 instance): schema, references,
@@ -219,10 +231,10 @@ def validate(ctx: click.Context, instance: Path | None, as_json: bool) -> None:
             )
         )
         return
-    console = Console(highlight=False)
+    out = console()
     counts = ", ".join(f"{v} {k}" for k, v in prep.instance.summary().items())
-    console.print(Text.assemble(("valid", "green"), f": {prep.instance.source} — {counts}"))
-    console.print(
+    out.print(Text.assemble(("valid", "green"), f": {prep.instance.source} — {counts}"))
+    out.print(
         f"{len(prep.arcs)} eligible dispatch arcs; model has {prep.model.n_cols} variables and {prep.model.n_rows} constraints"
     )
 
@@ -245,22 +257,24 @@ def solvers(as_json: bool) -> None:
     for c in ("name", "available", "version", "reason / notes"):
         table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(str(r["name"]), "[green]yes[/]" if r["available"] else "[red]no[/]", str(r["version"]), str(r["reason"]))
-    Console(highlight=False).print(table)
+        cells = (escape(str(r["version"])), escape(str(r["reason"])))
+        table.add_row(escape(str(r["name"])), "[green]yes[/]" if r["available"] else "[red]no[/]", *cells)
+    console().print(table)
 
 
-def print_summary(solution: Solution, out: Path | None, console: Console | None = None) -> None:
-    """The solution as tables that keep every id and number whole at any width (80 columns up)."""
-    console = console or Console(highlight=False)
+def print_summary(solution: Solution, out: Path | None, con: Console | None = None) -> None:
+    """The solution as tables that keep every id and number whole at any width (80 columns up);
+    ids are printed literally (`Text`, no markup)."""
+    con = con or console()
     cur = solution.currency
     gap = "—" if solution.gap is None else f"{100 * solution.gap:.4g}%"
     if solution.classic:
         shown = ", ".join(
             f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in solution.classic.items() if v is not None
         )
-        phrases(console, [f"classic model: {shown}"])
+        phrases(con, [f"classic model: {shown}"])
     phrases(
-        console,
+        con,
         [
             f"{solution.instance}: {solution.status}",
             f"objective {money(solution.objective, cur)}",
@@ -270,9 +284,11 @@ def print_summary(solution: Solution, out: Path | None, console: Console | None 
         ],
         style="bold",
     )
+    if solution.message.startswith(INTERRUPTED):
+        out.print(f"[yellow]{INTERRUPTED}[/]: the best plan found so far is kept")
     t = solution.timings
     phrases(
-        console,
+        con,
         [
             "seconds:",
             f"load {t.load:.2f}",
@@ -283,10 +299,10 @@ def print_summary(solution: Solution, out: Path | None, console: Console | None 
             f"total {t.total:.2f}",
         ],
     )
-    show_table(console, f"Cost ({cur})", [("part", ID), ("cost", NUM)], [[k, money(v)] for k, v in solution.costs.items()])
-    phrases(console, ["Open hubs:", *(f"{h}," for h in solution.open_hubs[:-1]), *(solution.open_hubs[-1:] or ["none"])], sep=" ")
+    show_table(con, f"Cost ({cur})", [("part", ID), ("cost", NUM)], [[k, money(v)] for k, v in solution.costs.items()])
+    phrases(con, ["Open hubs:", *(f"{h}," for h in solution.open_hubs[:-1]), *(solution.open_hubs[-1:] or ["none"])], sep=" ")
     show_table(
-        console,
+        con,
         "Stationing",
         [("hub", ID), ("asset type", ID), ("units", NUM)],
         [[r["hub"], r["asset_type"], units(r["units"])] for r in solution.stationing],
@@ -310,17 +326,17 @@ def print_summary(solution: Solution, out: Path | None, console: Console | None 
         extra = [r.get("contributor") or ""] if by else []
         cells = [r["scenario"], r["asset_type"], units(r["units"]), r["hub"], r["mission"], route, *extra]
         rows.append([*cells, f"{r['response_hours']:.1f}", dl])
-    show_table(console, "Dispatch per scenario", heads, rows, keys=1)
+    show_table(con, "Dispatch per scenario", heads, rows, keys=1)
     if solution.contributions:
         show_table(
-            console,
+            con,
             "Units per contributor",
             [("contributor", ID), ("hub", ID), ("asset type", ID), ("units", NUM)],
             [[r["contributor"], r["hub"], r["asset_type"], units(r["units"])] for r in solution.contributions],
         )
     if solution.service_levels:
         show_table(
-            console,
+            con,
             "Service levels (tiered demands)",
             [("scenario", ID), ("tier", ID), ("units due", NUM), ("within", NUM), ("share", NUM)],
             [
@@ -330,11 +346,11 @@ def print_summary(solution: Solution, out: Path | None, console: Console | None 
         )
     if solution.unmet:
         show_table(
-            console,
+            con,
             "Unmet within deadline (penalised)",
             [("scenario", ID), ("mission", ID), ("type", ID), ("units", NUM)],
             [[r["scenario"], r["mission"], r["asset_type"], units(r["units"])] for r in solution.unmet],
         )
     if out is not None:
         what = out if out.suffix.lower() == ".json" else f"{out}/solution.json and CSV tables"
-        console.print(Text(f"written: {what}"))
+        con.print(Text(f"written: {what}"))

@@ -223,7 +223,7 @@ class _Search:
             best = self.best if math.isfinite(self.best) else None
             MONITOR.report(f"hub-set search: {len(self.queue)} sets left", incumbent=best)
             left = self.left()
-            if self.stopped or (left is not None and left <= 0.5):
+            if self.stopped or MONITOR.stop_requested() or (left is not None and left <= 0.5):
                 break
             if self.next_queued() and not helped:
                 self.local_sub(self.queue.pop(0)[0])
@@ -259,7 +259,7 @@ class _Search:
 
         def tick() -> bool:
             self.tick()
-            return self.stopped
+            return self.stopped or MONITOR.stop_requested()
 
         r = self.master.minimise(target, self.deadline, tick)
         self.rounds += 1
@@ -349,7 +349,8 @@ def serve(
     while True:
         share.poll(force=True)
         left = None if deadline is None else deadline - time.perf_counter()
-        if share.stopped or (left is not None and left <= 0.5) or share.done(best if math.isfinite(best) else None):
+        stop = share.stopped or MONITOR.stop_requested()
+        if stop or (left is not None and left <= 0.5) or share.done(best if math.isfinite(best) else None):
             break
         if not share.assignments:
             if share.peer_gone():
