@@ -232,8 +232,9 @@ def validate(ctx: click.Context, instance: Path | None, as_json: bool) -> None:
         )
         return
     out = console()
-    counts = ", ".join(f"{v} {k}" for k, v in prep.instance.summary().items())
-    out.print(Text.assemble(("valid", "green"), f": {prep.instance.source} — {counts}"))
+    counts = [f"{v} {k}," for k, v in prep.instance.summary().items()]
+    counts[-1] = counts[-1].rstrip(",")
+    phrases(out, [f"valid: {prep.instance.source} —", *counts], sep=" ")
     out.print(
         f"{len(prep.arcs)} eligible dispatch arcs; model has {prep.model.n_cols} variables and {prep.model.n_rows} constraints"
     )
