@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.classic import classic_instance, p_center
+from models.classic_exact import SITE_MODELS, check_formulation, solve_classic_sites
 from models.linear import LinearModel
 from models.reserve import ModelData, build_model
 from optimizer.checks import presolve_checks
@@ -78,16 +79,22 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     classic = classic or instance.options.classic
     if classic is None:
         return _with_load(solve_prepared(prepare(instance), options)[0], load_s)
+    options = options or SolveOptions()
+    check_formulation(classic, options.solver)
+    if classic.model in SITE_MODELS and classic.formulation != "assignment" and options.solver == "highs":
+        fast = solve_classic_sites(instance, classic, options)
+        if fast is not None:
+            return _with_load(fast, load_s)
     if classic.model == "p_center":
         assert classic.p is not None
         t0 = time.perf_counter()
         radius, sol, probes = p_center(instance, classic.p, lambda inst: solve_prepared(prepare(inst), options)[0])
         total = time.perf_counter() - t0
-        info = {"model": "p_center", "p": classic.p, "radius": radius, "probes": probes}
+        info = {"model": "p_center", "p": classic.p, "radius": radius, "probes": probes, "formulation": "assignment"}
         return replace(sol, classic=info, timings=replace(sol.timings, load=load_s, total=load_s + total))
     rewritten = classic_instance(instance, classic)
     sol = solve_prepared(prepare(rewritten), options)[0]
-    info = {"model": classic.model, "p": classic.p, "radius": classic.radius}
+    info = {"model": classic.model, "p": classic.p, "radius": classic.radius, "formulation": "assignment"}
     return _with_load(replace(sol, classic=info), load_s)
 
 

@@ -1,0 +1,201 @@
+"""p-median, UFLP and p-center by site choice (`models.locate`), read back as a `Solution`.
+
+The rewritten instance (`models.classic`) gives the eligible arcs; each client (demand) and
+site (hub) pair becomes one cost, the cheapest arc between them. The site choice is solved
+on that matrix; the plan is then completed by the reserve model restricted to the chosen
+hubs' arcs with the hubs fixed (a small LP), so the `Solution` has the same open hubs,
+stationing and dispatch rows as the assignment formulation's, and its objective is checked
+against the site problem's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from models.classic import classic_instance, free_instance
+from models.locate import FORMULATIONS, SiteProblem, SiteResult, solve_sites
+from models.reserve import build_model
+from optimizer.checks import presolve_checks
+from optimizer.errors import InfeasibleError, InputError, SolverError
+from optimizer.instance import Instance
+from optimizer.network import Arcs, Network, build_network, eligible_arcs
+from optimizer.schema import Classic
+from optimizer.solution import Solution, Timings, read_solution
+from optimizer.solve import SolveOptions
+from optimizer.solvers import solve_model
+
+#: Models whose site choice `models.locate` solves; the others take only "assignment".
+SITE_MODELS = ("p_median", "uflp", "p_center")
+
+
+def formulations_for(model: str) -> tuple[str, ...]:
+    return FORMULATIONS if model in SITE_MODELS else ("assignment",)
+
+
+def check_formulation(classic: Classic, solver: str) -> None:
+    """InputError when `classic.formulation` cannot solve `classic.model` (or not with `solver`)."""
+    allowed, formulation = formulations_for(classic.model), classic.formulation
+    if formulation != "auto" and formulation not in allowed:
+        shown = classic.model.replace("_", "-")
+        raise InputError(f"--formulation {formulation} does not apply to {shown}; it takes: {', '.join(allowed)}")
+    if formulation in ("levels", "benders") and solver != "highs":
+        raise InputError(f"--formulation {formulation} runs on HiGHS; with --solver {solver} use --formulation assignment")
+
+
+def _unsupported(instance: Instance, arcs: Arcs, kind: str) -> str | None:
+    """Why the rewritten instance is not a pure site choice (None when it is)."""
+    o = instance.options
+    if o.objective != "expected":
+        return "the worst-case objective couples scenarios"
+    if instance.spec.contributors:
+        return "contributors split the stock"
+    if kind == "sum" and o.deadlines == "soft":
+        return "soft deadlines let demand go unmet"
+    if o.budget is not None or o.service_level is not None or o.max_share_per_arc is not None:
+        return "budget, service levels or shares per arc constrain the dispatch"
+    if any(h.capacity is not None for h in instance.hubs) or any(t.fleet_limit is not None for t in instance.spec.asset_types):
+        return "hub capacities or fleet limits bind the assignment"
+    if len(arcs) and np.any((arcs.lift_hub >= 0) & (arcs.lift_hub != arcs.hub)):
+        return "airlift from other hubs serves some routes"
+    holding = any(instance.holding_cost(h, t.id) for h in instance.hubs for t in instance.spec.asset_types)
+    if kind == "sum" and holding and len(instance.spec.scenarios) > 1:
+        return "holding costs over several scenarios are not per client"
+    return None
+
+
+def site_matrix(instance: Instance, arcs: Arcs, kind: str) -> np.ndarray:
+    """Clients (demands) × sites (hubs): the cheapest arc's annual cost of serving the whole
+    demand (kind "sum", holding cost included) or its response hours (kind "max")."""
+    demands = instance.demands
+    cost = np.full((len(demands), len(instance.hubs)), np.inf)
+    if not len(arcs):
+        return cost
+    if kind == "max":
+        value = arcs.hours
+    else:
+        probs = instance.probabilities
+        rate = float(instance.options.crises_per_year)
+        units = np.array([d.units for d in demands], dtype=float)
+        weight = np.array([rate * probs[d.scenario] for d in demands]) * units
+        hold = np.array([[instance.holding_cost(h, d.type) for h in instance.hubs] for d in demands]) if len(demands) else cost
+        value = arcs.cost * weight[arcs.demand] + hold[arcs.demand, arcs.hub] * units[arcs.demand]
+    np.minimum.at(cost, (arcs.demand, arcs.hub), value)
+    return cost
+
+
+def site_problem(instance: Instance, arcs: Arcs, kind: str) -> SiteProblem:
+    o = instance.options
+    hubs = instance.hubs
+    return SiteProblem(
+        cost=site_matrix(instance, arcs, kind),
+        fixed=np.array([h.fixed_cost for h in hubs], dtype=float) if kind == "sum" else np.zeros(len(hubs)),
+        lower=np.array([h.status == "existing" for h in hubs], dtype=float),
+        upper=np.ones(len(hubs)),
+        p_min=int(o.min_hubs or 0),
+        p_max=o.max_hubs,
+        kind=kind,  # type: ignore[arg-type]
+    )
+
+
+def _complete(
+    instance: Instance, network: Network, arcs: Arcs, open_: np.ndarray, options: SolveOptions
+) -> tuple[Solution, float]:
+    """The reserve model on the open hubs' arcs with the hubs fixed: the plan's rows."""
+    keep = open_[arcs.hub]
+    sub = Arcs(
+        demand=arcs.demand[keep],
+        hub=arcs.hub[keep],
+        option=arcs.option[keep],
+        lift_hub=arcs.lift_hub[keep],
+        hours=arcs.hours[keep],
+        cost=arcs.cost[keep],
+        option_keys=arcs.option_keys,
+        contributor=arcs.contributor[keep] if arcs.contributor is not None else None,
+    )
+    t0 = time.perf_counter()
+    lm, data = build_model(instance, network, sub)
+    y = lm.vars["open_hub"]
+    y.lower[:] = open_.astype(float)
+    y.upper[:] = open_.astype(float)
+    opts = SolveOptions(threads=options.threads, seed=options.seed, solver="highs", start="none")
+    result, values = solve_model(lm, opts)
+    if result.status != "optimal":
+        raise SolverError(f"completing the chosen hubs' plan ended '{result.status}': {result.message}")
+    return read_solution(lm, data, result, values, Timings()), time.perf_counter() - t0
+
+
+def solve_classic_sites(instance: Instance, classic: Classic, options: SolveOptions) -> Solution | None:
+    """Solve a p-median, UFLP or p-center by site choice; None when `auto` should keep the
+    assignment formulation (the instance is not a pure site choice).
+
+    Raises InputError when a site formulation is forced on an instance it cannot express.
+    """
+    formulation = classic.formulation
+    kind = "max" if classic.model == "p_center" else "sum"
+    t0 = time.perf_counter()
+    rewritten = free_instance(instance, classic.p) if kind == "max" else classic_instance(instance, classic)
+    network = build_network(rewritten)
+    arcs = eligible_arcs(rewritten, network)
+    if kind == "sum":
+        presolve_checks(rewritten, network, arcs)
+    why = _unsupported(rewritten, arcs, kind)
+    if why is not None:
+        if formulation in ("levels", "benders"):
+            raise InputError(f"--formulation {formulation} needs a pure site choice, but {why}; use --formulation assignment")
+        return None
+    problem = site_problem(rewritten, arcs, kind)
+    t1 = time.perf_counter()
+    res = solve_sites(problem, formulation, options)
+    t2 = time.perf_counter()
+    if res.status == "infeasible" or res.open is None:
+        _infeasible(classic, problem)
+    assert res.open is not None and res.objective is not None
+    if kind == "max":
+        target = classic_instance(instance, Classic(model="p_center", p=classic.p), radius=res.objective)
+        network = build_network(target)
+        arcs = eligible_arcs(target, network)
+    else:
+        target = rewritten
+    sol, complete_s = _complete(target, network, arcs, res.open, options)
+    if kind == "sum" and not np.isclose(sol.objective or 0.0, res.objective, rtol=1e-6, atol=1e-6):
+        raise SolverError(f"the plan's cost {sol.objective} differs from the site choice's {res.objective}")
+    info: dict[str, Any] = {"model": classic.model, "p": classic.p, "radius": res.objective if kind == "max" else classic.radius}
+    info |= _report(res)
+    timings = Timings(network=t1 - t0, solve=t2 - t1, build=complete_s, total=time.perf_counter() - t0)
+    return replace(
+        sol,
+        status=res.status,
+        objective=res.objective,
+        bound=res.bound,
+        gap=res.gap,
+        classic=info,
+        timings=timings,
+        message="" if res.status == "optimal" else f"stopped at the limit: {res.formulation} bound {res.bound}",
+    )
+
+
+def _report(res: SiteResult) -> dict[str, Any]:
+    """The site solve's figures for the JSON `classic` block."""
+    return {
+        "formulation": res.formulation,
+        "heuristic_objective": res.heuristic_objective,
+        "heuristic_seconds": round(res.heuristic_seconds, 3),
+        "lp_bound": res.lp_bound,
+        "rounds": res.rounds,
+        "columns": res.columns,
+        "rows": res.rows,
+    }
+
+
+def _infeasible(classic: Classic, problem: SiteProblem) -> None:
+    reach = np.isfinite(problem.cost)
+    if not reach.any(axis=1).all():
+        raise InfeasibleError("some demand is reached by no hub", headline=f"{classic.model.replace('_', '-')} is infeasible:")
+    raise InfeasibleError(
+        f"no choice of at most {problem.top} hub(s) serves every demand (existing hubs count towards p)",
+        headline=f"{classic.model.replace('_', '-')} is infeasible:",
+    )
