@@ -161,12 +161,14 @@ def test_p_median(hand, p, value, open_hubs):
         (3, 3.0, ["H1", "H2", "H3"]),  # 1, 2, 3, 1
     ],
 )
-def test_p_center_radius(hand, p, radius, open_hubs):
-    sol = solve(hand, classic=Classic(model="p_center", p=p))
+@pytest.mark.parametrize("formulation", ["auto", "assignment"])
+def test_p_center_radius(hand, p, radius, open_hubs, formulation):
+    sol = solve(hand, classic=Classic(model="p_center", p=p, formulation=formulation))
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(radius)
     assert sol.classic["radius"] == pytest.approx(radius)
-    assert sol.classic["probes"] >= 1
+    if formulation == "assignment":  # the bisection over covering problems
+        assert sol.classic["probes"] >= 1
     assert len(sol.open_hubs) <= p
     assert sorted(sol.open_hubs) == open_hubs
     assert max(r["response_hours"] for r in sol.dispatch) <= radius + 1e-9
