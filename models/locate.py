@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import highspy
 import numpy as np
@@ -101,6 +101,7 @@ class SiteResult:
     heuristic_seconds: float = 0.0
     lp_bound: float | None = None
     rounds: int = 0  # cut-loop rounds (benders) or MIP re-solves
+    fixed: int = 0  # sites fixed by reduced cost before branching
     columns: int = 0
     rows: int = 0
     log: list[str] = field(default_factory=list)
@@ -430,6 +431,8 @@ def benders(
     centre = start.astype(float)
     lp_bound = -math.inf
     rounds = 0
+    y = centre
+    converged = False
     while time.perf_counter() < deadline:
         rounds += 1
         st, obj, _, x = _run(mx.h, deadline, mip=False)
@@ -444,36 +447,109 @@ def benders(
         if not len(clients):
             clients, level = mx.violated(y, th, 1e-7)
         if not len(clients):
+            converged = True
             break
         centre = 0.5 * centre + 0.5 * y
         mx.add(clients, level)
     result.lp_bound = lp_bound if math.isfinite(lp_bound) else None
+    if converged:
+        # the LP optimum's largest values, improved by local search, often beat the start
+        k = int(best_open.sum())
+        rounded = np.zeros(m, dtype=bool)
+        rounded[np.argsort(-(y + problem.lower))[:k]] = True
+        again = local_search(problem, time.perf_counter() + 0.02 * max(deadline - time.perf_counter(), 0.0), rounded)
+        if again is not None and problem.value(again) < best:
+            best_open, best = again, problem.value(again)
+        result.fixed = _fix_by_reduced_cost(mx.h, problem, y, lp_bound, best)
     result.rounds = rounds
     bound = lp_bound
-    # MIP phase on the same master (all cuts so far; HiGHS presolve drops slack ones)
+    # MIP phase on the same master: every master solution HiGHS finds is priced exactly;
+    # the cuts of those the master underestimates are added and the MIP re-solved (stopping
+    # the run at the first such point instead was slower: each restart redoes the root)
     _set_integer(mx.h, np.arange(m))
     mx.h.setOptionValue("mip_rel_gap", float(mip_gap))
-    while time.perf_counter() < deadline and _relative_gap(best, bound) > mip_gap:
-        _set_start(mx.h, np.concatenate([best_open.astype(float), _theta_at(problem, best_open)]))
-        st, obj, mbound, x = _run(mx.h, deadline, mip=True)
-        if mbound is not None:  # the master relaxes the problem: its bound is valid
-            bound = max(bound, mbound)
-        if x is None:
-            break
-        y = x[:m] > 0.5
-        val = problem.value(y)
-        if problem.feasible(y) and val < best:
-            best_open, best = y, val
-        clients, level = mx.violated(y.astype(float), x[m:], 1e-9)
-        result.rounds += 1
-        if not len(clients):
-            break
-        mx.add(clients, level)
-        if st != "optimal":
-            break
+    watch = _Watch(problem)
+    mx.h.cbMipSolution.subscribe(watch.on_solution)
+    try:
+        while time.perf_counter() < deadline and _relative_gap(best, bound) > mip_gap:
+            watch.pending.clear()
+            _set_start(mx.h, np.concatenate([best_open.astype(float), _theta_at(problem, best_open)]))
+            st, _, mbound, x = _run(mx.h, deadline, mip=True)
+            if mbound is not None:  # the master relaxes the problem: its bound is valid
+                bound = max(bound, mbound)
+            if x is not None:
+                watch.see(x)
+            if watch.best is not None and watch.best[1] < best:
+                best_open, best = watch.best
+            result.rounds += 1
+            added = 0
+            for point in watch.pending:
+                clients, level = mx.violated(point[:m], point[m:], 1e-9)
+                if len(clients):
+                    mx.add(*_ladder(s, clients, point[m:], level, problem.kind))
+                    added += len(clients)
+            if not added:
+                break
+    finally:
+        mx.h.clearCallbacks()
     result.columns, result.rows = m + mx.n_theta, mx.h.getNumRow()
     result.open, result.objective = best_open, best
     result.bound = min(bound, best) if math.isfinite(bound) else None
+
+
+class _Watch:
+    """Prices each master solution exactly: keeps the best true plan and the points whose
+    θ underestimates their true cost (the master's bound stays valid regardless)."""
+
+    def __init__(self, problem: SiteProblem) -> None:
+        self.problem = problem
+        self.pending: list[np.ndarray] = []
+        self.best: tuple[np.ndarray, float] | None = None
+
+    def see(self, x: np.ndarray) -> None:
+        p, m = self.problem, self.problem.n_sites
+        y = x[:m] > 0.5
+        if not p.feasible(y):
+            return
+        value = p.value(y)
+        if self.best is None or value < self.best[1]:
+            self.best = (y, value)
+        near = _theta_at(p, y)
+        if np.any(near > x[m:] + 1e-9 * np.maximum(1.0, np.abs(near))):
+            point = x.copy()
+            point[:m] = y
+            self.pending.append(point)
+
+    def on_solution(self, e: Any) -> None:
+        self.see(np.asarray(e.data_out.mip_solution, dtype=float))
+
+
+def _fix_by_reduced_cost(h: highspy.Highs, problem: SiteProblem, y: np.ndarray, lp_bound: float, best: float) -> int:
+    """Fix sites whose LP reduced cost exceeds the gap to the incumbent (they cannot be in
+    a better plan: the master's LP bound with y_j flipped already reaches `best`)."""
+    m = problem.n_sites
+    rc = np.asarray(h.getSolution().col_dual[:m])
+    slack = best - lp_bound + 1e-9 * max(1.0, abs(best))
+    shut = (y < 1e-9) & (rc > slack) & (problem.lower < 0.5)
+    keep = (y > 1 - 1e-9) & (rc < -slack) & (problem.upper > 0.5)
+    for mask, value in ((shut, 0.0), (keep, 1.0)):
+        idx = np.flatnonzero(mask).astype(np.int32)
+        if len(idx):
+            h.changeColsBounds(len(idx), idx, np.full(len(idx), value), np.full(len(idx), value))
+    return int(shut.sum() + keep.sum())
+
+
+def _ladder(s: Sorted, clients: np.ndarray, theta: np.ndarray, level: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """For clients the master underestimates at an integer point: every cut level between
+    the master's value and the true cost, so nearby integer points are priced exactly too."""
+    out_c, out_l = [], []
+    for i, d in zip(clients.tolist(), level.tolist()):
+        t = float(theta[0] if kind == "max" else theta[i])
+        row = s.cost[i]
+        lv = np.unique(row[(row > t) & (row <= d)])[-64:]
+        out_c.append(np.full(len(lv), i))
+        out_l.append(lv)
+    return np.concatenate(out_c), np.concatenate(out_l)
 
 
 def _all_cuts(s: Sorted, y: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
