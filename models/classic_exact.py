@@ -101,21 +101,26 @@ def site_problem(instance: Instance, arcs: Arcs, kind: str) -> SiteProblem:
     )
 
 
-def _complete(
-    instance: Instance, network: Network, arcs: Arcs, open_: np.ndarray, options: SolveOptions
-) -> tuple[Solution, float]:
-    """The reserve model on the open hubs' arcs with the hubs fixed: the plan's rows."""
-    keep = open_[arcs.hub]
-    sub = Arcs(
-        demand=arcs.demand[keep],
+def filter_arcs(arcs: Arcs, keep: np.ndarray, demand_map: np.ndarray | None = None) -> Arcs:
+    """The arcs where `keep` holds (demands renumbered by `demand_map` when given)."""
+    c = arcs.contributor
+    return Arcs(
+        demand=arcs.demand[keep] if demand_map is None else demand_map[arcs.demand[keep]],
         hub=arcs.hub[keep],
         option=arcs.option[keep],
         lift_hub=arcs.lift_hub[keep],
         hours=arcs.hours[keep],
         cost=arcs.cost[keep],
         option_keys=arcs.option_keys,
-        contributor=arcs.contributor[keep] if arcs.contributor is not None else None,
+        contributor=c[keep] if c is not None else None,
     )
+
+
+def complete_plan(
+    instance: Instance, network: Network, arcs: Arcs, open_: np.ndarray, options: SolveOptions
+) -> tuple[Solution, float]:
+    """The reserve model on the open hubs' arcs with the hubs fixed: the plan's rows."""
+    sub = filter_arcs(arcs, open_[arcs.hub])
     t0 = time.perf_counter()
     lm, data = build_model(instance, network, sub)
     y = lm.vars["open_hub"]
@@ -160,7 +165,7 @@ def solve_classic_sites(instance: Instance, classic: Classic, options: SolveOpti
         arcs = eligible_arcs(target, network)
     else:
         target = rewritten
-    sol, complete_s = _complete(target, network, arcs, res.open, options)
+    sol, complete_s = complete_plan(target, network, arcs, res.open, options)
     if kind == "sum" and not np.isclose(sol.objective or 0.0, res.objective, rtol=1e-6, atol=1e-6):
         raise SolverError(f"the plan's cost {sol.objective} differs from the site choice's {res.objective}")
     info: dict[str, Any] = {"model": classic.model, "p": classic.p, "radius": res.objective if kind == "max" else classic.radius}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from models.classic import classic_instance, p_center
 from models.classic_exact import SITE_MODELS, check_formulation, solve_classic_sites
+from models.dominance import solve_reduced
 from models.linear import LinearModel
 from models.reserve import ModelData, build_model
 from optimizer.checks import presolve_checks
@@ -85,6 +86,10 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
         fast = solve_classic_sites(instance, classic, options)
         if fast is not None:
             return _with_load(fast, load_s)
+    if classic.model in ("lscp", "mclp"):
+        reduced = solve_reduced(instance, classic, options)
+        if reduced is not None:
+            return _with_load(reduced, load_s)
     if classic.model == "p_center":
         assert classic.p is not None
         t0 = time.perf_counter()

@@ -182,3 +182,30 @@ def test_formulation_on_cli_json(matrix):
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["classic"]["formulation"] == "levels" and data["status"] == "optimal"
+
+
+# --- covering models: dominance reductions keep the optimum -----------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_covering_reductions_keep_the_optimum(tmp_path, seed):
+    """LSCP and MCLP after dropping dominated hubs (and implied LSCP demands) against brute
+    force over every hub set; the plan still serves every demand."""
+    rng = np.random.default_rng(seed)
+    dist = rng.integers(1, 20, (7, 10)).astype(float)
+    dist[3] = dist[1] + 2  # hub 4 reaches a subset of what hub 2 reaches: dominated
+    weights = rng.integers(1, 9, 10).astype(float)
+    path = write_matrix_instance(tmp_path / "c.yaml", dist, weights, name="c")
+    radius = float(np.sort(dist, axis=0)[1].max())  # every mission has two hubs within it
+    within = dist <= radius
+    sets = [np.array(s) for k in range(1, 8) for s in itertools.combinations(range(7), k)]
+    fewest = min(len(s) for s in sets if within[s].any(axis=0).all())
+    sol = solve(path, classic=Classic(model="lscp", radius=radius))
+    assert sol.status == "optimal" and sol.objective == pytest.approx(fewest)
+    assert sol.classic["dominated_hubs"] >= 1
+    assert {r["mission"] for r in sol.dispatch} == {f"M{j + 1}" for j in range(10)}
+    assert all(r["response_hours"] <= radius for r in sol.dispatch)
+    for p in (1, 2):
+        best = min(weights[~within[s].any(axis=0)].sum() for s in sets if len(s) <= p)
+        sol = solve(path, classic=Classic(model="mclp", p=p, radius=radius))
+        assert sol.status == "optimal" and sol.objective == pytest.approx(best)
