@@ -175,6 +175,10 @@ def render(cases: list[Case], command: str, opts: SolveOptions, repeats: int, st
         "raw = a fresh `highspy.Highs()` reading the MPS of exactly the model horizon hands HiGHS",
         "(raw_read) and running it (raw_run). Target: total / raw ≤ 1.15.",
         "",
+        "These are the reserve model's assignment form (`--formulation assignment`); the p-median's",
+        "site-choice formulations (levels, Benders), which `horizon solve --classic p-median` uses by",
+        "default, are compared in [classic-formulations.md](classic-formulations.md).",
+        "",
     ]
     rows = [
         [
