@@ -14,8 +14,8 @@ published sets:
   pmed headers give e = n²/50: 100 200, 200 800, 300 1800, 400 3200, ..., 900 16200); a
   random spanning tree plus random pairs (repeats allowed, the last one wins), costs 1..100.
 
-Each file is imported as `horizon import` does (`optimizer.orlib` + `optimizer.writer`),
-then timed the way `horizon solve` runs it (`optimizer.pipeline.prepare` +
+Each file is imported as `horizon import` does (`horizon.optimizer.data.orlib` + `horizon.optimizer.data.writer`),
+then timed the way `horizon solve` runs it (`horizon.optimizer.pipeline.prepare` +
 `solve_prepared`): load · network · build · transfer (matrix into highspy) · highs (the
 HiGHS run) · readback (`Solution`) · total. The same model is exported to MPS exactly as
 handed to HiGHS (`benchmarks/common.export_mps`) and solved in a fresh
@@ -56,14 +56,16 @@ from common import (  # noqa: E402
     markdown_table,
     page_head,
     work_folder,
-    write_atomic,
 )
 from gen_orlib import write_cap_file, write_pmed_file  # noqa: E402
 
-from optimizer.orlib import read_cap, read_pmed  # noqa: E402
-from optimizer.pipeline import prepare  # noqa: E402
-from optimizer.solve import SolveOptions, configure, new_highs, pass_model  # noqa: E402
-from optimizer.writer import write_instance  # noqa: E402
+from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
+from horizon.optimizer.data.writer import write_instance  # noqa: E402
+from horizon.optimizer.files import write_text  # noqa: E402
+from horizon.optimizer.pipeline import prepare  # noqa: E402
+from horizon.optimizer.solve.highs import configure, new_highs
+from horizon.optimizer.solve.result import SolveOptions
+from horizon.optimizer.solve.starts import pass_model  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "classic-speed.md"
 
@@ -84,7 +86,7 @@ class Case(Comparison):
 
 def profile_overhead(case: Case, opts: SolveOptions, top: int) -> str:
     """cProfile of the non-HiGHS part of a horizon run: prepare (load, network, build) and the
-    transfer into highspy (`optimizer.solve.configure` + `pass_model`); HiGHS itself is not run."""
+    transfer into highspy (`horizon.optimizer.solve.starts.configure` + `pass_model`); HiGHS itself is not run."""
     prof = cProfile.Profile()
     prof.enable()
     prep = prepare(case.instance)
@@ -152,7 +154,7 @@ def time_spopt(instance: Path, p: int, limit: float, workdir: Path) -> str:
 
 def import_seconds() -> float:
     """A fresh interpreter importing what `horizon solve` imports."""
-    code = "import cli, optimizer.pipeline, optimizer.solution, optimizer.solve, optimizer.schema"
+    code = "import horizon.cli"
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
     return time.perf_counter() - t0
@@ -283,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(cases, command_line("bench_classic_speed.py", argv), opts, args.repeats, startup)
     print(text)
     if not args.no_out:
-        write_atomic(args.out, text)
+        write_text(args.out, text)
         print(f"written: {args.out}", file=sys.stderr)
     return 0 if all(c.agree for c in cases) else 1
 

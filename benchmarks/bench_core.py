@@ -1,9 +1,9 @@
 """Core pipeline timings, stage by stage, against raw HiGHS on the same model.
 
 For the bundled instance (skipped when missing) and generated instances
-(`optimizer.generate`, default 60 missions × 20 hubs × 6 types × 100 scenarios, written
+(`horizon.optimizer.network.generate`, default 60 missions × 20 hubs × 6 types × 100 scenarios, written
 with big tables as CSV and loaded from file), time the shipped path
-(`optimizer.pipeline.prepare` + `solve_prepared`):
+(`horizon.optimizer.pipeline.prepare` + `solve_prepared`):
 
   load · network (response times, eligible arcs, pre-solve checks) · build (Pyomo model)
   · transfer (sparse matrix handed to highspy) · highs (HiGHS run)
@@ -28,10 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
 from common import STAGES, Comparison, arg_parser, export_mps, markdown_table, work_folder  # noqa: E402
 
-from optimizer.generate import generate_spec  # noqa: E402
-from optimizer.loader import default_instance_path  # noqa: E402
-from optimizer.solve import SolveOptions  # noqa: E402
-from optimizer.writer import write_instance  # noqa: E402
+from horizon.optimizer.data.loader import default_instance_path  # noqa: E402
+from horizon.optimizer.data.writer import write_instance  # noqa: E402
+from horizon.optimizer.network.generate import generate_spec  # noqa: E402
+from horizon.optimizer.solve.result import SolveOptions  # noqa: E402
 
 
 @dataclass

@@ -29,15 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
 from bench_classic_speed import time_spopt  # noqa: E402
-from common import ROOT, arg_parser, command_line, machine_line, markdown_table, page_head, work_folder, write_atomic  # noqa: E402
+from common import ROOT, arg_parser, command_line, machine_line, markdown_table, page_head, work_folder  # noqa: E402
 from gen_orlib import write_cap_file, write_pmed_file  # noqa: E402
 
-from optimizer.errors import HorizonError  # noqa: E402
-from optimizer.orlib import read_cap, read_pmed  # noqa: E402
-from optimizer.pipeline import solve  # noqa: E402
-from optimizer.schema import Classic  # noqa: E402
-from optimizer.solve import SolveOptions  # noqa: E402
-from optimizer.writer import write_instance  # noqa: E402
+from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
+from horizon.optimizer.data.schema import Classic  # noqa: E402
+from horizon.optimizer.data.writer import write_instance  # noqa: E402
+from horizon.optimizer.errors import HorizonError  # noqa: E402
+from horizon.optimizer.files import write_text  # noqa: E402
+from horizon.optimizer.pipeline import solve  # noqa: E402
+from horizon.optimizer.solve.result import SolveOptions  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "classic-formulations.md"
 DEFAULT_ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib"
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(rows + centres, cflp, command_line("bench_formulations.py", argv), args, start_load, uptime())
     print(text)
     if not args.no_out:
-        write_atomic(args.out, text)
+        write_text(args.out, text)
         print(f"written: {args.out}", file=sys.stderr)
     bad = any(
         r.published is not None and x.status == "optimal" and abs((x.objective or 0) - r.published) > 1e-6 * r.published

@@ -1,8 +1,8 @@
 """OR-Library cap and pmed instances solved end-to-end, against their published optima.
 
 Every instance goes the way `horizon import ... -o X.yaml` then `horizon solve X.yaml` goes:
-`optimizer.orlib.read_cap` / `read_pmed` → `optimizer.writer.write_instance` (the CLI's
-CSV threshold) → `optimizer.pipeline.solve` on the written file (load → network → build →
+`horizon.optimizer.data.orlib.read_cap` / `read_pmed` → `horizon.optimizer.data.writer.write_instance` (the CLI's
+CSV threshold) → `horizon.optimizer.pipeline.solve` on the written file (load → network → build →
 HiGHS → `Solution`), with mip_rel_gap 0. The objective is compared with the published
 optimum at a relative tolerance of 1e-6.
 
@@ -30,14 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
-from common import ROOT, RTOL, arg_parser, command_line, machine_line, page_head, work_folder, write_atomic  # noqa: E402
+from common import ROOT, RTOL, arg_parser, command_line, machine_line, page_head, work_folder  # noqa: E402
 
-from optimizer.errors import HorizonError  # noqa: E402
-from optimizer.orlib import read_cap, read_pmed  # noqa: E402
-from optimizer.pipeline import solve  # noqa: E402
-from optimizer.schema import Classic, InstanceSpec  # noqa: E402
-from optimizer.solve import SolveOptions  # noqa: E402
-from optimizer.writer import write_instance  # noqa: E402
+from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
+from horizon.optimizer.data.schema import Classic, InstanceSpec  # noqa: E402
+from horizon.optimizer.data.writer import write_instance  # noqa: E402
+from horizon.optimizer.errors import HorizonError  # noqa: E402
+from horizon.optimizer.files import write_text  # noqa: E402
+from horizon.optimizer.pipeline import solve  # noqa: E402
+from horizon.optimizer.solve.result import SolveOptions  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 DEFAULT_OUT = ROOT / "docs" / "orlib-results.md"
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(results, command_line("bench_orlib.py", argv), total, opts, args.formulation)
     print(text)
     if out is not None:
-        write_atomic(out, text)
+        write_text(out, text)
         print(f"written: {out}", file=sys.stderr)
     return 1 if any(r.match is False for r in results) else 0
 

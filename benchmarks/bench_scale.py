@@ -2,13 +2,13 @@
 
 EF: for each scenario count S, a generated instance MISSIONS×HUBS×TYPES×S (default
 100×30×8 and S = 25, 50, 100, 200, 400) is written to files (YAML + CSV, as a user would
-have it) and solved by horizon's normal path (`optimizer.pipeline.prepare` +
+have it) and solved by horizon's normal path (`horizon.optimizer.pipeline.prepare` +
 `solve_prepared`) in a fresh subprocess, so that each size's peak memory is that process's
 own ``ru_maxrss`` (with ``--start concurrent``, plus its second search's). Recorded per size:
 load, network, build and solve seconds, peak RSS, model size (columns, integer columns, rows,
 non-zeros), status, objective, bound and gap at the time limit.
 
-PH: `optimizer.ph` under ``mpiexec -n R`` on one (large) scenario count, every rank
+PH: `horizon.optimizer.planning.ph` under ``mpiexec -n R`` on one (large) scenario count, every rank
 reporting its own peak RSS; optionally the EF on the same instance for comparison.
 
 Results go to ``--out`` (default docs/scale/): ``ef.json`` / ``ef.md`` (table),
@@ -35,7 +35,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
-from common import ROOT, arg_parser, machine_note, stage_seconds, work_folder, write_atomic  # noqa: E402
+from common import ROOT, arg_parser, machine_note, stage_seconds, work_folder  # noqa: E402
+
+from horizon.optimizer.files import write_text  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "scale"
 
@@ -49,8 +51,8 @@ def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 
 def ef_child(path: str, time_limit: float | None, start: str = "auto") -> dict:
     """Solve one instance file with the EF path; return the measurements."""
-    from optimizer.pipeline import prepare, solve_prepared
-    from optimizer.solve import SolveOptions
+    from horizon.optimizer.pipeline import prepare, solve_prepared
+    from horizon.optimizer.solve.result import SolveOptions
 
     t0 = time.perf_counter()
     prep = prepare(path)
@@ -86,7 +88,7 @@ def ef_child(path: str, time_limit: float | None, start: str = "auto") -> dict:
 
 def ph_child(path: str, iterations: int, rho: float, time_limit: float | None, improve_limit: float | None) -> dict | None:
     """Run PH on this rank; rank 0 returns the measurements (every rank's peak RSS)."""
-    from optimizer.ph import PHOptions, rank_and_size, solve_ph, world
+    from horizon.optimizer.planning.ph import PHOptions, rank_and_size, solve_ph, world
 
     comm = world()
     rank, size = rank_and_size(comm)
@@ -123,8 +125,8 @@ def ph_child(path: str, iterations: int, rho: float, time_limit: float | None, i
 def write_generated(
     missions: int, hubs: int, types: int, scenarios: int, seed: int, folder: Path, split_loads: bool = False
 ) -> Path:
-    from optimizer.generate import generate_spec
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.writer import write_instance
+    from horizon.optimizer.network.generate import generate_spec
 
     path = folder / f"gen-{missions}x{hubs}x{types}x{scenarios}-s{seed}{'-split' if split_loads else ''}.yaml"
     if not path.exists():
@@ -273,11 +275,11 @@ def cmd_ef(args: argparse.Namespace) -> int:
     result["rows"] = rows
     result["slopes"] = slopes(rows)
     name = ("ef" if args.start == "auto" else f"ef-start-{args.start}") + ("-split-loads" if args.split_loads else "")
-    write_atomic(out / f"{name}.json", json.dumps(result, indent=2) + "\n")
+    write_text(out / f"{name}.json", json.dumps(result, indent=2) + "\n")
     table = ef_table(rows)
     sl = result["slopes"]
     growth = ", ".join(f"{k} ∝ S^{v:.2f}" for k, v in sl.items())
-    write_atomic(out / f"{name}.md", f"{title}\n\n{table}\n\nGrowth (log-log slopes): {growth}\n")
+    write_text(out / f"{name}.md", f"{title}\n\n{table}\n\nGrowth (log-log slopes): {growth}\n")
     plot_ef(rows, out / f"{name}_loglog.png", title)
     print(table)
     print(f"\nGrowth (log-log slopes): {growth}")
@@ -363,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     ef = sub.choices["ef"]
     ef.add_argument("--scenarios", type=int, nargs="+", default=[25, 50, 100, 200, 400])
     ef.add_argument("--time-limit", type=float, default=600.0, help="HiGHS seconds per size (default 600)")
-    from optimizer.solve import STARTS
+    from horizon.optimizer.solve.starts import STARTS
 
     ef.add_argument("--start", choices=STARTS, default="auto", help="horizon solve --start")
     ph = sub.choices["ph"]

@@ -38,9 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.instance import Instance
-from optimizer.schema import Classic, InstanceSpec, Options
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.schema import Classic, InstanceSpec, Options
+from horizon.optimizer.errors import InfeasibleError, InputError
+from horizon.optimizer.network.graph import build_network, eligible_arcs
 
 COVERAGE = ("lscp", "mclp", "p_center", "backup")
 
@@ -123,8 +124,6 @@ def free_instance(instance: Instance, p: int | None = None) -> Instance:
 
 def candidate_radii(instance: Instance) -> np.ndarray:
     """Sorted distinct response times of all hub–demand pairs (the p-center candidates)."""
-    from optimizer.network import build_network, eligible_arcs
-
     free = free_instance(instance)
     arcs = eligible_arcs(free, build_network(free))
     if not len(arcs):

@@ -11,7 +11,7 @@ consume Pyomo (other MIP solvers, writers, mpi-sppy); a test checks the two are 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,6 +66,33 @@ class LinearModel:
     _cost: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     n_cols: int = 0
     n_rows: int = 0
+
+    # --- variants ------------------------------------------------------------------------
+    def with_bounds(
+        self, cols: dict[int, tuple[float, float]] | None = None, rows: dict[int, tuple[float, float]] | None = None
+    ) -> LinearModel:
+        """A copy with the bounds of some columns and rows replaced ({index: (lower, upper)}):
+        a first stage fixed, a sweep's point. The matrix and cost are shared with this model,
+        so the copy is for solving, not for adding to."""
+        cols, rows = cols or {}, rows or {}
+        new_vars = {}
+        for name, b in self.vars.items():
+            mine = [(i - b.start, lo, up) for i, (lo, up) in cols.items() if b.start <= i < b.start + b.size]
+            if mine:
+                lower, upper = b.lower.copy(), b.upper.copy()
+                for j, lo, up in mine:
+                    lower[j], upper[j] = lo, up
+                b = replace(b, lower=lower, upper=upper)
+            new_vars[name] = b
+        new_lower, new_upper = list(self._lower), list(self._upper)
+        if rows:
+            starts = np.cumsum([0] + [len(x) for x in self._lower])
+            for r, (lo, up) in rows.items():
+                k = int(np.searchsorted(starts, r, side="right")) - 1
+                if new_lower[k] is self._lower[k]:
+                    new_lower[k], new_upper[k] = self._lower[k].copy(), self._upper[k].copy()
+                new_lower[k][r - starts[k]], new_upper[k][r - starts[k]] = lo, up
+        return replace(self, vars=new_vars, _lower=new_lower, _upper=new_upper)
 
     # --- building ------------------------------------------------------------------------
     def add_vars(

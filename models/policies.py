@@ -1,7 +1,7 @@
 r"""Pooling policies: who may serve whom, as instance rewrites plus eligibility restrictions.
 
-A policy never changes the formulation. It rewrites the instance (like `models.classic`) and
-removes eligible arcs (`optimizer.network.Arcs`) before the model is built:
+A policy never changes the formulation. It rewrites the instance (like `horizon.models.classic`) and
+removes eligible arcs (`horizon.optimizer.network.graph.Arcs`) before the model is built:
 
 ==============  ================================================================================
 policy          eligible arcs :math:`a = (d, h, o[, g])` kept (:math:`m` = mission of demand
@@ -50,10 +50,10 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.errors import InputError
-from optimizer.instance import Instance
-from optimizer.network import Arcs, Network
-from optimizer.schema import Hub, InstanceSpec
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.schema import Hub, InstanceSpec
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.network.graph import Arcs, Network, eligible_arcs
 
 POLICIES = ("pooled", "dedicated", "regional", "single-hub")
 
@@ -164,8 +164,6 @@ def late_under_policy(instance: Instance, network: Network, arcs: Arcs, policy: 
     allowed hub reaches the mission at all. For single-hub: the hub that reaches the most
     demands in time and what it misses.
     """
-    from optimizer.network import eligible_arcs
-
     if instance.options.deadlines == "soft" or not instance.demands:
         return []
     covered = np.zeros(len(instance.demands), dtype=bool)

@@ -3,7 +3,7 @@ r"""The reserve stationing model: where to open hubs, what to station, how to di
 Sets: hubs :math:`H`, asset types :math:`K` (force packages :math:`F`, helicopters,
 airlift :math:`L`), scenarios :math:`S`, demands :math:`d=(s,m,k)` with units :math:`D_d`
 and deadline :math:`T_d`, eligible arcs :math:`a=(d,h,o)\in E` (option :math:`o` reaches
-:math:`m` from :math:`h` within :math:`T_d`; built in `optimizer.network`).
+:math:`m` from :math:`h` within :math:`T_d`; built in `horizon.optimizer.network.graph`).
 
 Variables: :math:`y_h\in\{0,1\}` open; :math:`z_{hk}\ge 0` stationed (integer unless the
 type is divisible); :math:`x_a\ge 0` dispatched (integer unless divisible);
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.linear import INF, LinearModel
-from optimizer.instance import Instance
-from optimizer.network import Arcs, Network
+from horizon.models.linear import INF, LinearModel
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.network.graph import Arcs, Network
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,1 @@
-"""horizon's engine: instances, network response times, solving and results."""
-
-__version__ = "0.1.0"
+"""The engine, by stage: data → network → (models) → solve → results → pipeline → planning → commands."""

@@ -10,19 +10,21 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from models.classic import classic_instance, p_center
-from models.classic_exact import SITE_MODELS, check_formulation, solve_classic_sites
-from models.dominance import solve_reduced
-from models.linear import LinearModel
-from models.reserve import ModelData, build_model
-from optimizer.checks import presolve_checks
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.network import Arcs, Network, build_network, eligible_arcs
-from optimizer.schema import Classic
-from optimizer.solution import Solution, Timings, read_solution
-from optimizer.solve import SolveOptions, SolveResult, resolve_start
-from optimizer.solvers import solve_model
+import numpy as np
+
+from horizon.models.classic import classic_instance, p_center
+from horizon.models.linear import LinearModel
+from horizon.models.reserve import ModelData, build_model
+from horizon.optimizer.classic import SITE_MODELS, check_formulation, solve_classic_sites, solve_reduced
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import Classic
+from horizon.optimizer.network.feasibility import presolve_checks
+from horizon.optimizer.network.graph import Arcs, Network, build_network, eligible_arcs
+from horizon.optimizer.results.solution import Solution, Timings, read_solution
+from horizon.optimizer.solve.adapters import solve_model
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.starts import resolve_start
 
 
 @dataclass(frozen=True)
@@ -46,21 +48,34 @@ def prepare(source: str | Path | Instance | None, *, check: bool = True) -> Prep
     arcs = eligible_arcs(instance, network)
     if check:
         presolve_checks(instance, network, arcs)
-    t2 = time.perf_counter()
-    model, data = build_model(instance, network, arcs)
-    t3 = time.perf_counter()
-    return Prepared(instance, network, arcs, model, data, Timings(load=t1 - t0, network=t2 - t1, build=t3 - t2))
+    prep = assemble(instance, network, arcs)
+    return replace(prep, timings=replace(prep.timings, load=t1 - t0, network=time.perf_counter() - t1 - prep.timings.build))
 
 
-def solve_prepared(prep: Prepared, options: SolveOptions | None = None) -> tuple[Solution, SolveResult]:
-    """Solve a prepared model and read back the `Solution` (timings up to the solve)."""
-    options = resolve_start(options or SolveOptions(), prep.model.n_cols, len(prep.instance.spec.scenarios))
+def assemble(instance: Instance, network: Network, arcs: Arcs) -> Prepared:
+    """Build the model over given arcs: the stage a caller enters when it chose the arcs
+    itself (a pooling policy restricts them)."""
     t0 = time.perf_counter()
-    result, values = solve_model(prep.model, options)
+    model, data = build_model(instance, network, arcs)
+    return Prepared(instance, network, arcs, model, data, Timings(build=time.perf_counter() - t0))
+
+
+def solve_prepared(
+    prep: Prepared, options: SolveOptions | None = None, *, fixed: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[Solution, SolveResult]:
+    """Solve a prepared model with the solver `options` name and read back the `Solution`
+    (timings up to the solve). `fixed`: (columns, values) held fixed, e.g. a decomposition's
+    first stage evaluated on the full model."""
+    model = prep.model
+    if fixed is not None:
+        model = model.with_bounds({int(c): (float(v), float(v)) for c, v in zip(*fixed)})
+    options = resolve_start(options or SolveOptions(), model.n_cols, len(prep.instance.spec.scenarios))
+    t0 = time.perf_counter()
+    result, values = solve_model(model, options)
     solve_s = time.perf_counter() - t0
     t = prep.timings
     timings = Timings(load=t.load, network=t.network, build=t.build, solve=solve_s, total=t.load + t.network + t.build + solve_s)
-    return read_solution(prep.model, prep.data, result, values, timings), result
+    return read_solution(model, prep.data, result, values, timings), result
 
 
 def load(source: str | Path | Instance | None) -> tuple[Instance, float]:
@@ -74,7 +89,9 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     """Load, check, build and solve an instance (the bundled default when `source` is None).
 
     A classic model (`classic`, or the instance's ``options.classic``) rewrites the instance
-    first (`models.classic`); p-center solves a sequence of covering problems.
+    first (`horizon.models.classic`). p-median, UFLP and p-center are solved by site choice
+    (`horizon.optimizer.classic`) unless the assignment form is asked for or needed; LSCP and
+    MCLP drop dominated hubs (and implied LSCP demands) first.
     """
     instance, load_s = load(source)
     classic = classic or instance.options.classic

@@ -1,6 +1,6 @@
 """An independent re-check of a `Solution` against its `Instance`.
 
-Nothing here reuses `optimizer.network` or the model: response times are recomputed with
+Nothing here reuses `horizon.optimizer.network.graph` or the model: response times are recomputed with
 networkx on a graph built directly from the instance file's tables (links plus great-circle
 links from an own haversine), following the documented semantics:
 

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cli import main
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.loader import load_instance
+from horizon.cli import main
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.errors import InfeasibleError, InputError
 
 TINY = Path(__file__).parent.parent / "instances" / "tiny-two-hubs.yaml"
 
@@ -429,7 +429,7 @@ def test_max_hubs_below_existing(tmp_path, base):
 
 
 def test_infeasible_error_from_the_api(tmp_path, base):
-    from optimizer.pipeline import prepare
+    from horizon.optimizer.pipeline import prepare
 
     base["scenarios"][0]["demands"][0]["deadline_hours"] = 1
     with pytest.raises(InfeasibleError) as info:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from optimizer.bench import (
+from horizon.cli import main
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.planning.bench import (
     COLUMNS,
     check_agreement,
     profile_data,
@@ -19,8 +20,7 @@ from optimizer.bench import (
     shifted_geomean,
     summary_markdown,
 )
-from optimizer.errors import InputError
-from optimizer.solvers import REGISTRY
+from horizon.optimizer.solve.adapters import REGISTRY
 
 ROOT = Path(__file__).parent.parent
 TINY = ROOT / "instances" / "tiny-two-hubs.yaml"

@@ -1,4 +1,4 @@
-"""Benders master of the hubs-only relaxation (`optimizer.benders`): the same optimum as one
+"""Benders master of the hubs-only relaxation (`horizon.optimizer.solve.benders`): the same optimum as one
 HiGHS MIP over the extensive form, round after round with hub sets excluded, and every cut
 a valid lower bound on its block's cost."""
 
@@ -8,12 +8,12 @@ import highspy
 import numpy as np
 import pytest
 
-from optimizer.benders import HubsOnlyMaster, applies, blocks
-from optimizer.generate import generate_spec
-from optimizer.hubsets import _HighsMaster, hubs_only_master
-from optimizer.instance import Instance
-from optimizer.pipeline import prepare
-from optimizer.solve import SolveOptions
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.solve.benders import HubsOnlyMaster, applies, blocks
+from horizon.optimizer.solve.hubsets import _HighsMaster, hubs_only_master
+from horizon.optimizer.solve.result import SolveOptions
 
 REL = 1e-6
 

@@ -2,7 +2,7 @@
 
 Every instance here is a hub × mission matrix given as a `routes` table (hours = cost =
 distance), one divisible asset type, one scenario whose demands are the weights. Solved
-through `optimizer.pipeline.solve(path, classic=Classic(...))` from a YAML file, as
+through `horizon.optimizer.pipeline.solve(path, classic=Classic(...))` from a YAML file, as
 `horizon solve X.yaml --classic ...` does.
 """
 
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import yaml
 
-from optimizer.errors import InfeasibleError
-from optimizer.pipeline import solve
-from optimizer.schema import Classic
+from horizon.optimizer.data.schema import Classic
+from horizon.optimizer.errors import InfeasibleError
+from horizon.optimizer.pipeline import solve
 
 
 def write_matrix_instance(

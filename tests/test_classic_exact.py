@@ -1,4 +1,4 @@
-"""Site-choice formulations (models/locate.py, models/classic_exact.py): the same optimum as
+"""Site-choice formulations (optimizer/solve/sites.py, optimizer/classic.py): the same optimum as
 brute force and as the assignment formulation, honest bounds when stopped, clear errors."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_classic import write_matrix_instance
 
-from cli import main
-from models.locate import SiteProblem, Sorted, local_search, separate, solve_sites
-from optimizer.errors import InputError
-from optimizer.pipeline import solve
-from optimizer.schema import Classic
-from optimizer.solve import SolveOptions
-from tests.test_classic import write_matrix_instance
+from horizon.cli import main
+from horizon.optimizer.data.schema import Classic
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.solve.result import SolveOptions
+from horizon.optimizer.solve.sites import SiteProblem, Sorted, local_search, separate, solve_sites
 
 DATA = Path(__file__).parent / "data" / "orlib"
 
@@ -137,8 +137,8 @@ def test_same_optimum_as_assignment(matrix, classic):
 
 @pytest.fixture(scope="module")
 def pmed1(tmp_path_factory) -> Path:
-    from optimizer.orlib import read_pmed
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.orlib import read_pmed
+    from horizon.optimizer.data.writer import write_instance
 
     path = tmp_path_factory.mktemp("pmed") / "pmed1.yaml"
     write_instance(read_pmed(DATA / "pmed1.txt"), path)

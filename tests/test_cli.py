@@ -13,8 +13,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cli import main
-from optimizer.errors import InputError
+from horizon.cli import main
+from horizon.optimizer.errors import InputError
 
 ROOT = Path(__file__).parent.parent
 TINY = ROOT / "instances" / "tiny-two-hubs.yaml"
@@ -180,8 +180,8 @@ def test_time_limit_accepted():
 
 
 def test_threads_option_works_after_another_solve_in_the_same_process():
-    from optimizer.pipeline import solve
-    from optimizer.solve import SolveOptions
+    from horizon.optimizer.pipeline import solve
+    from horizon.optimizer.solve.result import SolveOptions
 
     # Whatever the scheduler was first set up with, one of these two differs from it.
     for threads in (1, 2):

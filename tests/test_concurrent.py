@@ -1,4 +1,4 @@
-"""Two searches side by side (`optimizer.concurrent`): the same optimum, plans and bounds
+"""Two searches side by side (`horizon.optimizer.solve.concurrent`): the same optimum, plans and bounds
 that travel between them, and a status that follows from the best of both."""
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ import pytest
 from click.testing import CliRunner
 from recheck import recheck
 
-from cli import main
-from optimizer.concurrent import Exchange, Peer, merge
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import SolveOptions, SolveResult, configure, new_highs, pass_model, run_highs, solve_highs
-from optimizer.writer import write_instance
+from horizon.cli import main
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.writer import write_instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import prepare, solve_prepared
+from horizon.optimizer.solve.concurrent import Peer, merge
+from horizon.optimizer.solve.exchange import Exchange
+from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.starts import single_search
+from horizon.optimizer.solve.strategy import solve_highs
 
 REL = 1e-6
 
@@ -90,7 +94,7 @@ def test_a_peer_plan_and_bound_at_it_end_the_run(prepared, optimum) -> None:
     """Handed the optimum and a bound at it, a search stops at once; the merge proves it."""
     objective, values = optimum
     share, _ = _exchange([("plan", objective, values), ("bound", objective)])
-    result, got = solve_highs(prepared.model, SolveOptions(start="none", time_limit=60), share)
+    result, got = single_search(prepared.model, SolveOptions(start="none", time_limit=60), share)
     assert result.status != "optimal" and "Interrupted" in result.message
     merged, plan = merge(result, got, share, 0, result.seconds)
     assert merged.status == "optimal" and merged.gap == 0.0 and merged.bound == merged.objective
@@ -117,14 +121,14 @@ def test_a_run_after_a_yielded_one_on_the_same_highs_is_whole(prepared, optimum)
 def test_a_peer_plan_becomes_the_incumbent(prepared, optimum) -> None:
     objective, values = optimum
     share, _ = _exchange([("plan", objective, values)])
-    result, got = solve_highs(prepared.model, SolveOptions(start="none", time_limit=60), share)
+    result, got = single_search(prepared.model, SolveOptions(start="none", time_limit=60), share)
     assert share.plans_given == 1
     assert result.status == "optimal" and result.objective == pytest.approx(objective, rel=REL)
 
 
 @pytest.mark.parametrize("peer_plan", [True, False])
 def test_an_untrusted_relaxation_plans_within_the_peer_plans_hubs(prepared, optimum, monkeypatch, peer_plan) -> None:
-    import optimizer.solve as solve
+    import horizon.optimizer.solve.starts as solve
 
     monkeypatch.setattr(solve, "HUBS_FIRST_MAX_GAP", -1.0)  # no relaxation is trusted
     objective, values = optimum
@@ -201,7 +205,7 @@ def test_every_plan_and_bound_a_search_sends_is_valid(seed: int) -> None:
     prep = prepare(Instance.from_spec(generate_spec(14, 6, 4, 12, seed)))
     optimum = solve_highs(prep.model, SolveOptions(start="none"))[0].objective
     share, outbox = _exchange()
-    solve_highs(prep.model, SolveOptions(start="hubs-first"), share)
+    single_search(prep.model, SolveOptions(start="hubs-first"), share)
     sent = [outbox.get_nowait() for _ in range(outbox.qsize())]
     plans = [m for m in sent if m[0] == "plan"]
     bounds = [m[1] for m in sent if m[0] == "bound"]

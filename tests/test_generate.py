@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
-from optimizer.writer import write_instance
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.writer import write_instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import solve
 
 SMALL = dict(missions=8, hubs=4, types=3, scenarios=6)
 
@@ -138,7 +138,7 @@ def test_split_loads_never_costs_more(seed):
 def test_generate_cli_split_loads_flag(tmp_path):
     from click.testing import CliRunner
 
-    from cli import main
+    from horizon.cli import main
 
     out = tmp_path / "g.yaml"
     result = CliRunner().invoke(

@@ -1,4 +1,4 @@
-"""Hub-set search (`optimizer.hubsets`): a proof only where the optimum is reached, a better
+"""Hub-set search (`horizon.optimizer.solve.hubsets`): a proof only where the optimum is reached, a better
 plan found from a poor one, and a valid bound when it is stopped."""
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from recheck import recheck
 
-from optimizer.concurrent import Exchange
-from optimizer.generate import generate_spec
-from optimizer.hubsets import search, serve
-from optimizer.instance import Instance
-from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import SolveOptions, SolveResult, configure, new_highs, pass_model, run_highs
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import prepare, solve_prepared
+from horizon.optimizer.solve.exchange import Exchange
+from horizon.optimizer.solve.highs import configure, new_highs, pass_model, run_highs
+from horizon.optimizer.solve.hubsets import search, serve
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 REL = 1e-6
 
@@ -193,7 +194,7 @@ def test_the_exchange_tracks_assignments_until_reported() -> None:
 @pytest.mark.parametrize("cost", [1.0, 417_681_036.19, 474_284_503.77, 3.3e12])
 def test_a_bound_proven_at_the_tolerance_meets_it(cost: float) -> None:
     """The search proves U(1 − ε); its gap is ε only to the last bits and must count as met."""
-    from optimizer.solve import relative_gap, within_gap
+    from horizon.optimizer.solve.result import relative_gap, within_gap
 
     for eps in (1e-4, 1e-3, 0.01):
         assert within_gap(relative_gap(cost, cost * (1 - eps)), eps)

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from recheck import recheck
 
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.errors import InfeasibleError, InputError
+from horizon.optimizer.pipeline import solve
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOLVES = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,4 @@
-"""Constraint families recomputed from their definition, independently of `models.reserve`."""
+"""Constraint families recomputed from their definition, independently of `horizon.models.reserve`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_optima import LENDING
 
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import prepare
-from optimizer.solve import new_highs, pass_model, solve_relaxation
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.solve.highs import new_highs, pass_model, solve_relaxation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +50,7 @@ def test_strong_link_is_one_row_per_demand_and_hub(source, tmp_path):
         inst = load_instance(ROOT / "instances" / "un-2009.yaml")
     else:
         path = tmp_path / "lent.yaml"
-        path.write_text(LENDING)
+        path.write_text((Path(__file__).parent / "instances" / "lent-lift.yaml").read_text())
         inst = load_instance(path)
     prep = prepare(inst)
     arcs, units = prep.arcs, prep.data.demand_units

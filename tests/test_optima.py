@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from recheck import recheck, unsupported_features
 
-from optimizer.errors import InputError
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
-from optimizer.solve import SolveOptions
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.solve.result import SolveOptions
 
 HERE = Path(__file__).parent / "instances"
 ROOT = Path(__file__).parent.parent / "instances"
@@ -161,35 +161,14 @@ def test_recheck_wants_whole_units_per_hub_with_split_loads():
 def test_bundled_default_instance_rechecks():
     inst = load_instance(ROOT / "un-2009.yaml")
     assert unsupported_features(inst.spec) == []
-    from optimizer.pipeline import prepare, solve_prepared
+    from horizon.optimizer.pipeline import prepare, solve_prepared
 
     sol, _ = solve_prepared(prepare(inst), SolveOptions(time_limit=20))
     assert sol.ok
     assert recheck(inst, sol) == []
 
 
-LENDING = """
-name: lent-lift
-modes:
-  - {id: air, needs_lift: true, handling_hours: 2}
-  - {id: ferry, needs_lift: true, handling_hours: 2}   # flown by the aircraft only
-nodes:
-  - {id: M, kind: mission}
-  - {id: G, kind: hub}
-  - {id: H, kind: hub}
-links:
-  - {from: G, to: H, mode: ferry, distance_km: 600}
-  - {from: H, to: M, mode: air, distance_km: 600}
-hubs:
-  - {node: G, holding_cost: {c17: 5}, lends_lift_to: [H]}
-  - {node: H, holding_cost: {c17: 1000}}
-asset_types:
-  - {id: inf, category: force, holding_cost: 1, modes: [air], lift: {c17: 1}}
-  - {id: c17, category: airlift, modes: [air, ferry], speed_kmh: 600, sorties_per_window: 1, cost_per_flight_hour: 10}
-scenarios:
-  - id: s
-    demands: [{mission: M, type: inf, units: 1}]
-"""
+LENDING = (Path(__file__).parent / "instances" / "lent-lift.yaml").read_text()
 
 
 def test_lent_lift_response_time(tmp_path):

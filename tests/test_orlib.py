@@ -1,8 +1,8 @@
 """OR-Library cap and pmed through the command line: published optima and malformed files.
 
 `horizon import orlib-cap|orlib-pmed FILE -o X.yaml` then `horizon solve X.yaml --json`,
-run in-process with click's CliRunner. The small files in tests/data/orlib are always
-there; a few more come from ../shared/benchmarks/orlib when it exists (skipped otherwise).
+run in-process with click's CliRunner. The small files they need are in tests/data/orlib
+(byte-for-byte copies of OR-Library's, checked against shared/ when it is beside the project).
 The full sets are in benchmarks/bench_orlib.py.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from horizon.cli import main
 
 DATA = Path(__file__).resolve().parent / "data" / "orlib"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "orlib"
@@ -31,7 +31,6 @@ PUBLISHED = {
     ("pmed1", "pmed"): 5819,
     ("pmed2", "pmed"): 4093,
 }
-SHARED_ONLY = {"cap81"}
 
 
 def run(*args: object):
@@ -42,14 +41,7 @@ def run(*args: object):
 
 
 def orlib_file(name: str) -> Path:
-    local = DATA / f"{name}.txt"
-    if local.exists():
-        return local
-    kind = "pmed" if name.startswith("pmed") else "cap"
-    shared = SHARED / kind / f"{name}.txt"
-    if not shared.exists():
-        pytest.skip(f"{shared} not available (shared/ is absent)")
-    return shared
+    return DATA / f"{name}.txt"
 
 
 def import_and_solve(tmp_path: Path, fmt: str, src: Path, *extra: object) -> dict:
@@ -86,7 +78,7 @@ def test_bundled_copies_match_shared_optima():
     for f in DATA.glob("*.txt"):
         kind = "pmed" if f.stem.startswith("pmed") else "cap"
         assert f.read_bytes() == (SHARED / kind / f.name).read_bytes(), f.name
-    assert SHARED_ONLY.isdisjoint(f.stem for f in DATA.glob("*.txt"))
+    assert {name for name, _ in PUBLISHED} <= {f.stem for f in DATA.glob("*.txt")}
 
 
 # --- handmade instances with optima derived by hand --------------------------------------

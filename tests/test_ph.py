@@ -1,4 +1,4 @@
-"""Progressive hedging (`optimizer.ph`): the scenario seam, incumbent and bound, MPI ranks.
+"""Progressive hedging (`horizon.optimizer.planning.ph`): the scenario seam, incumbent and bound, MPI ranks.
 
 Skipped when mpi-sppy is not installed; the MPI test also needs mpi4py and `mpiexec`.
 """
@@ -14,21 +14,26 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from optimizer.ph import available
+from horizon.optimizer.planning.ph import available
 
 if not available():
     pytest.skip("mpi-sppy is not installed (or mpi4py finds no MPI library)", allow_module_level=True)
 
-from optimizer.errors import InputError  # noqa: E402
-from optimizer.generate import generate_spec  # noqa: E402
-from optimizer.instance import Instance  # noqa: E402
-from optimizer.network import build_network  # noqa: E402
-from optimizer.ph import PHOptions, first_stage_of, scenario_creator, scenario_instance, solve_ph  # noqa: E402
-from optimizer.pipeline import solve  # noqa: E402
-from optimizer.writer import write_instance  # noqa: E402
+from horizon.cli import main  # noqa: E402
+from horizon.optimizer.data.instance import Instance  # noqa: E402
+from horizon.optimizer.data.schema import InstanceSpec  # noqa: E402
+from horizon.optimizer.data.writer import write_instance  # noqa: E402
+from horizon.optimizer.errors import InputError  # noqa: E402
+from horizon.optimizer.network.generate import generate_spec  # noqa: E402
+from horizon.optimizer.network.graph import build_network  # noqa: E402
+from horizon.optimizer.pipeline import solve  # noqa: E402
+from horizon.optimizer.planning.ph import PHOptions, first_stage_of, scenario_creator, scenario_instance, solve_ph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+HORIZON = ["-c", "import sys; from horizon.cli import main; sys.exit(main())"]  # `horizon`, from this checkout
 REL = 1e-6
 
 
@@ -104,6 +109,43 @@ def test_lp_relaxation_tightens_the_bound():
     assert opt * (1 - REL) <= sol.objective
 
 
+def _contributors_two_scenarios() -> Instance:
+    """tests/instances/rules/contributors.yaml with a second crisis at B alone (2 units)."""
+    data = yaml.safe_load((ROOT / "tests" / "instances" / "rules" / "contributors.yaml").read_text())
+    data["scenarios"][0]["probability"] = 0.5
+    data["scenarios"].append(
+        {"id": "east", "probability": 0.5, "demands": [{"mission": "B", "type": "qrf", "units": 2, "deadline_hours": 10}]}
+    )
+    return Instance.from_spec(InstanceSpec.model_validate(data))
+
+
+def test_contributor_pledges_are_first_stage():
+    """Pledges are stationing decisions: every scenario's sub-model shares them (PH's root
+    node holds them), so PH cannot let a contributor's units move between scenarios."""
+    inst = _contributors_two_scenarios()
+    network = build_network(inst)
+    kwargs = {"instance": inst, "network": network, "first_stage": first_stage_of(inst, network)}
+    for s in inst.spec.scenarios:
+        m = scenario_creator(s.id, **kwargs)
+        shared = {v.parent_component().local_name for v in m._mpisppy_node_list[0].nonant_vardata_list}
+        assert shared == {"open_hub", "stationed", "pledged"}
+
+
+def test_method_ph_with_contributors_matches_the_extensive_form(tmp_path: Path):
+    inst = _contributors_two_scenarios()
+    path = tmp_path / "contributors.yaml"
+    write_instance(inst.spec, path)
+    ef = solve(path)
+    assert ef.status == "optimal"
+    result = CliRunner().invoke(main, ["solve", str(path), "--method", "ph", "--json", "--ph-iterations", "3"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["objective"] == pytest.approx(ef.objective, rel=REL)
+    assert doc["bound"] <= doc["objective"] * (1 + REL)
+    pledged = {(r["hub"], r["contributor"]): r["units"] for r in doc["contributions"]}
+    assert pledged == {(r["hub"], r["contributor"]): r["units"] for r in ef.contributions}
+
+
 def test_ph_rejects_the_worst_case_objective():
     inst = _instance(8, 4, 3, 6, 2)
     worst = inst.derive(options=inst.options.model_copy(update={"objective": "worst_case"}))
@@ -144,15 +186,14 @@ def _one_document(stdout: str) -> dict:
     return doc
 
 
-HORIZON = ["-c", "import sys; from cli import main; sys.exit(main())"]  # `horizon`, from this checkout
-
-
 @pytest.mark.skipif(_mpiexec() is None, reason="needs mpiexec and mpi4py")
 def test_mpiexec_two_ranks_print_one_json_document(tmp_path: Path):
     path = tmp_path / "inst.yaml"
     write_instance(generate_spec(8, 4, 3, 8, 2), path)
     out_dir = tmp_path / "out"
-    proc = _run_two_ranks(["-m", "optimizer.ph", str(path), "--json", "--ph-iterations", "2", "--out", str(out_dir)])
+    proc = _run_two_ranks(
+        [*HORIZON, "solve", str(path), "--method", "ph", "--json", "--ph-iterations", "2", "--out", str(out_dir)]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = _one_document(proc.stdout)
     assert doc["solver"] == "mpisppy-ph+highs"

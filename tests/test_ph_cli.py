@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from horizon.cli import main
 
-ph = pytest.importorskip("optimizer.ph")
+ph = pytest.importorskip("horizon.optimizer.planning.ph")
 if not ph.available():
     pytest.skip("mpi-sppy / mpi4py not installed", allow_module_level=True)
 

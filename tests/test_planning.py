@@ -15,15 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recheck import recheck
 
-from models.policies import POLICIES, comparison_spec, policy_mask
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.network import build_network, eligible_arcs
-from optimizer.pipeline import solve
-from optimizer.planning import compare_policies, marginal, pareto_mask, solve_policy, sweep
-from optimizer.planning_cli import COMMANDS
-from optimizer.schema import InstanceSpec
+from horizon.models.policies import POLICIES, comparison_spec, policy_mask
+from horizon.optimizer.commands.planning import COMMANDS
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import InstanceSpec
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.network.graph import build_network, eligible_arcs
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.planning.tools import compare_policies, marginal, pareto_mask, solve_policy, sweep
 
 ROOT = Path(__file__).parent.parent
 UN = ROOT / "instances" / "un-2009.yaml"
@@ -37,28 +37,7 @@ UN = ROOT / "instances" / "un-2009.yaml"
 #   dedicated  A, B, C each with a QRF: 3 · (100 + 10)                      = 330
 #   regional   west {H, A, B}: H 110 + 8 = 118; east {C}: C 110             = 228
 #   single-hub H                                                            = 122
-TINY = {
-    "name": "three-missions",
-    "modes": [{"id": "road", "speed_kmh": 50, "cost_per_km": 0.1}],
-    "nodes": [
-        {"id": "A", "kind": "mission", "region": "west", "lat": 0.0, "lon": 0.0},
-        {"id": "B", "kind": "mission", "region": "west", "lat": 0.0, "lon": 1.8},
-        {"id": "C", "kind": "mission", "region": "east", "lat": 1.5, "lon": 2.5},
-        {"id": "H", "kind": "hub", "region": "west", "lat": 0.0, "lon": 0.9},
-    ],
-    "links": [
-        {"from": "H", "to": "A", "mode": "road", "distance_km": 100},
-        {"from": "H", "to": "B", "mode": "road", "distance_km": 100},
-        {"from": "H", "to": "C", "mode": "road", "distance_km": 200},
-    ],
-    "hubs": [{"node": "H", "fixed_cost": 100}],
-    "asset_types": [{"id": "qrf", "category": "force", "holding_cost": 10, "modes": ["road"]}],
-    "scenarios": [
-        {"id": "sA", "probability": 0.4, "demands": [{"mission": "A", "type": "qrf", "units": 1, "deadline_hours": 10}]},
-        {"id": "sB", "probability": 0.4, "demands": [{"mission": "B", "type": "qrf", "units": 1, "deadline_hours": 10}]},
-        {"id": "sC", "probability": 0.2, "demands": [{"mission": "C", "type": "qrf", "units": 1, "deadline_hours": 10}]},
-    ],
-}
+TINY = yaml.safe_load((Path(__file__).parent / "instances" / "three-missions.yaml").read_text())
 EXPECTED = {"pooled": 122.0, "dedicated": 330.0, "regional": 228.0, "single-hub": 122.0}
 
 
@@ -67,19 +46,6 @@ def tiny(**changes) -> Instance:
     for k, v in changes.items():
         data[k] = v
     return Instance.from_spec(InstanceSpec.model_validate(data))
-
-
-def tight(data: dict) -> dict:
-    """Deadlines 5 h at A and B (only H, 2 h, reaches them), 3 h at C (only C itself)."""
-    for s, hours in zip(data["scenarios"], (5, 5, 3)):
-        s["demands"][0]["deadline_hours"] = hours
-    return data
-
-
-def write(tmp_path: Path, data: dict, name: str = "inst.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(data, sort_keys=False))
-    return p
 
 
 @click.group()
@@ -156,7 +122,7 @@ def test_hand_solved_policies():
     assert all(r["hub"] == r["mission"] for r in ded.solution.dispatch)
 
 
-def test_infeasible_policy_is_explained_not_fatal():
+def test_infeasible_policy_is_explained_not_fatal(tight):
     data = json.loads(json.dumps(TINY))
     tight(data)
     comp = compare_policies(tiny(scenarios=data["scenarios"]))
@@ -179,7 +145,7 @@ def test_dedicated_fleet_shortfall_explained():
     assert any("each mission holds its own peak, 3 units" in r and "fleet limit is 2" in r for r in out.reasons)
 
 
-def test_hub_space_shortfall_explained():
+def test_hub_space_shortfall_explained(tight):
     data = json.loads(json.dumps(TINY))
     data["hubs"] = [{"node": "H", "fixed_cost": 100}, {"node": "C", "fixed_cost": 100, "capacity": 0}]
     tight(data)
@@ -237,7 +203,7 @@ def _scaled(inst: Instance, scale: float) -> Instance:
 
 
 def _fresh(inst: Instance) -> float | None:
-    from optimizer.errors import InfeasibleError
+    from horizon.optimizer.errors import InfeasibleError
 
     try:
         sol = solve(inst)
@@ -298,7 +264,7 @@ def test_pareto_mask():
 
 
 def test_sweep_rejects_unknown_parameter(gen):
-    from optimizer.errors import InputError
+    from horizon.optimizer.errors import InputError
 
     with pytest.raises(InputError, match="unknown asset type"):
         sweep(gen, "fleet:nope", [1])
@@ -331,7 +297,7 @@ def test_marginal_values_match_fresh_solves():
     assert less.total_cost == pytest.approx(1000.0)  # no hub: everything unmet
 
 
-def test_marginal_plus_one_when_fleet_binds():
+def test_marginal_plus_one_when_fleet_binds(tight):
     # Only C reaches C in time, only H reaches A and B. Fleet 1 → H, C unmet (soft: 318);
     # +1 unit: H and C both hold one (228).
     data = tight(json.loads(json.dumps(TINY)))
@@ -369,7 +335,7 @@ def test_marginal_per_contributor():
 
 
 # --- CLI ------------------------------------------------------------------------------------
-def test_cli_compare_tables_consistent(tmp_path):
+def test_cli_compare_tables_consistent(write, tmp_path):
     inst = write(tmp_path, TINY)
     out = tmp_path / "sols"
     r = run("compare", inst, "--csv", tmp_path / "cmp.csv", "--plot", tmp_path / "cmp.png", "--save-solutions", out, "--json")
@@ -392,7 +358,7 @@ def test_cli_compare_tables_consistent(tmp_path):
     assert _png_size(tmp_path / "cmp.png") == (1200, 500)
 
 
-def test_cli_compare_terminal_table(tmp_path):
+def test_cli_compare_terminal_table(write, tmp_path):
     r = run("compare", write(tmp_path, TINY), "--policy", "pooled", "--policy", "dedicated")
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
@@ -401,7 +367,7 @@ def test_cli_compare_terminal_table(tmp_path):
     assert any(x.lstrip("│ ").startswith("savings vs dedicated") and "208" in x for x in lines)
 
 
-def test_cli_compare_infeasible_everywhere_exits_3(tmp_path):
+def test_cli_compare_infeasible_everywhere_exits_3(write, tmp_path):
     data = json.loads(json.dumps(TINY))
     data["asset_types"][0]["fleet_limit"] = 0
     r = run("compare", write(tmp_path, data))
@@ -439,7 +405,7 @@ def test_cli_compare_un2009(tmp_path):
 
 def test_cli_sweep_generated(tmp_path):
     spec = generate_spec(7, 3, 3, 5, seed=11)
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.writer import write_instance
 
     inst = tmp_path / "gen.yaml"
     write_instance(spec, inst)
@@ -475,7 +441,7 @@ def test_cli_sweep_un2009(tmp_path):
 
 def test_cli_sweep_budget_soft_coverage(tmp_path):
     spec = generate_spec(7, 3, 3, 5, seed=11)
-    from optimizer.writer import write_instance
+    from horizon.optimizer.data.writer import write_instance
 
     inst = tmp_path / "gen.yaml"
     write_instance(spec, inst)
@@ -491,12 +457,12 @@ def test_cli_sweep_budget_soft_coverage(tmp_path):
     assert next(p for p in pts if p["coverage_pct"] == pytest.approx(100.0))["pareto"]  # first full-coverage plan
 
 
-def test_cli_sweep_bad_param(tmp_path):
+def test_cli_sweep_bad_param(write, tmp_path):
     r = run("sweep", write(tmp_path, TINY), "--param", "fleet:zzz", "--values", "1", "--out", tmp_path / "x")
     assert r.exit_code == 2 and "unknown asset type" in r.output
 
 
-def test_cli_marginal(tmp_path):
+def test_cli_marginal(tight, write, tmp_path):
     data = tight(json.loads(json.dumps(TINY)))
     data["asset_types"][0]["fleet_limit"] = 1
     data["options"] = {"deadlines": "soft", "penalty": 1000}

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
-from optimizer.schema import Disruption, ServiceLevel
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import Disruption, ServiceLevel
+from horizon.optimizer.errors import InfeasibleError, InputError
+from horizon.optimizer.pipeline import solve
 
 RULES = Path(__file__).parent / "instances" / "rules"
 
@@ -69,7 +69,7 @@ def test_slowed_road_and_closed_node_have_the_same_effect() -> None:
 
 
 def test_disruption_recomputes_only_affected_profiles() -> None:
-    from optimizer.network import build_network
+    from horizon.optimizer.network.graph import build_network
 
     inst = load_instance(RULES / "disruption.yaml")
     net = build_network(inst)

@@ -9,7 +9,7 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from optimizer.pipeline import prepare, solve_prepared
+from horizon.optimizer.pipeline import prepare, solve_prepared
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = [ROOT / "instances" / "tiny-two-hubs.yaml", ROOT / "instances" / "un-2009.yaml"]

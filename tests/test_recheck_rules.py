@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from recheck import recheck, unsupported_features
 
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
-from optimizer.schema import Disruption, ServiceLevel
-from optimizer.solution import Solution
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import Disruption, ServiceLevel
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.results.solution import Solution
 
 RULES = Path(__file__).parent / "instances" / "rules"
 ROOT = Path(__file__).parent.parent / "instances"

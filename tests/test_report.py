@@ -8,20 +8,20 @@ from pathlib import Path
 
 import click
 import pytest
+import yaml
 from click.testing import CliRunner
-from test_planning import TINY, tight, write
 
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.loader import load_instance
-from optimizer.pipeline import solve
-from optimizer.planning import scenario_coverage, solution_metrics
-from optimizer.planning_cli import COMMANDS
-from optimizer.report import load_solution_dir
-from optimizer.schema import InstanceSpec
-from optimizer.solution import write_solution_dir
-from optimizer.solve import SolveOptions
-from optimizer.writer import write_instance
+from horizon.optimizer.commands.planning import COMMANDS
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.loader import load_instance
+from horizon.optimizer.data.schema import InstanceSpec
+from horizon.optimizer.data.writer import write_instance
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import solve
+from horizon.optimizer.results.metrics import scenario_coverage, solution_metrics
+from horizon.optimizer.results.report import load_solution_dir
+from horizon.optimizer.results.solution import write_solution_dir
+from horizon.optimizer.solve.result import SolveOptions
 
 ROOT = Path(__file__).parent.parent
 
@@ -33,6 +33,9 @@ def group() -> None:
 
 for _cmd in COMMANDS:
     group.add_command(_cmd)
+
+
+TINY = yaml.safe_load((Path(__file__).parent / "instances" / "three-missions.yaml").read_text())
 
 
 def run(*args: object):
@@ -50,7 +53,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> tuple[Path, Path]:
+def tiny_dir(tight, write, tmp_path_factory) -> tuple[Path, Path]:
     """(instance file, solution dir) of the three-mission instance, soft with one unmet demand."""
     tmp = tmp_path_factory.mktemp("tiny")
     data = tight(json.loads(json.dumps(TINY)))
@@ -85,7 +88,7 @@ def test_map_and_histogram_sizes(tiny_dir, tmp_path):
     assert png_size(tmp_path / "hist.png") == (1100, 450)
 
 
-def test_plot_errors(tiny_dir, tmp_path):
+def test_plot_errors(write, tiny_dir, tmp_path):
     inst, sol = tiny_dir
     r = run("plot", sol, "--out", tmp_path / "found.png")  # found through the solution's `source`
     assert r.exit_code == 0, r.output

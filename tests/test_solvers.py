@@ -13,23 +13,22 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from models.linear import LinearModel
-from optimizer.bench import max_violation
-from optimizer.errors import InputError
-from optimizer.instance import Instance
-from optimizer.orlib import read_cap
-from optimizer.pipeline import prepare
-from optimizer.solve import SolveOptions
-from optimizer.solvers import (
+from horizon.cli import main
+from horizon.models.linear import LinearModel
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.orlib import read_cap
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.planning.bench import max_violation
+from horizon.optimizer.solve.adapters import (
     REGISTRY,
     get_solver,
     parse_cbc_bound,
     parse_cbc_solution,
     parse_glpk_bound,
     parse_glpk_raw,
-    relative_gap,
 )
+from horizon.optimizer.solve.result import SolveOptions, gap_of
 
 ROOT = Path(__file__).parent.parent
 TINY = ROOT / "instances" / "tiny-two-hubs.yaml"
@@ -134,7 +133,7 @@ def test_row_with_lower_above_upper_is_infeasible(name):
 
 @pytest.mark.parametrize("name", OTHERS)
 def test_unbounded(name):
-    # (HiGHS reports "infeasible or unbounded" here, which optimizer/solve.py maps to infeasible)
+    # (HiGHS reports "infeasible or unbounded" here, which optimizer/solve/highs.py maps to infeasible)
     solver = need(name)
     lm = LinearModel("ray")
     lm.add_vars("x", 2, lower=0, upper=np.inf, integer=[True, False])
@@ -165,7 +164,7 @@ def test_time_limited_run_is_honest(name):
         assert_valid(lm, result, values)
         if result.bound is not None:
             assert result.bound <= result.objective + 1e-6 * abs(result.objective)
-            assert result.gap == pytest.approx(relative_gap(result.objective, result.bound))
+            assert result.gap == pytest.approx(gap_of(result.objective, result.bound))
     if result.status == "optimal":
         assert result.objective == pytest.approx(reference(UN)[0].objective, rel=1e-6)
 

@@ -1,4 +1,4 @@
-"""The starts (`optimizer.solve.lp_neighbourhood_start`, `hubs_first_start`): same optima,
+"""The starts (`horizon.optimizer.solve.starts.lp_neighbourhood_start`, `hubs_first_start`): same optima,
 valid bounds, honest reporting, and the start standing when the full solve stops before
 improving on it."""
 
@@ -12,27 +12,24 @@ import pytest
 from click.testing import CliRunner
 from recheck import recheck
 
-from cli import main
-from optimizer.errors import InputError
-from optimizer.generate import generate_spec
-from optimizer.instance import Instance
-from optimizer.pipeline import prepare, solve_prepared
-from optimizer.solve import (
+from horizon.cli import main
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.writer import write_instance
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.network.generate import generate_spec
+from horizon.optimizer.pipeline import prepare, solve_prepared
+from horizon.optimizer.solve.highs import configure, new_highs, pass_model
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.starts import (
     SECOND_SEARCH_AFTER,
     START_AUTO_COLUMNS,
     STARTS,
-    SolveOptions,
-    SolveResult,
     Start,
     _with_start,
-    configure,
     hubs_first_start,
-    new_highs,
-    pass_model,
     resolve_start,
     wants_start,
 )
-from optimizer.writer import write_instance
 
 REL = 1e-6
 
@@ -114,7 +111,7 @@ def test_hubs_first_bound_is_valid_and_its_plan_feasible(seed: int) -> None:
 def test_hubs_first_falls_back_to_the_lp_neighbourhood(prepared, monkeypatch) -> None:
     """A hubs-only relaxation stopped far from its bound (forced here) leaves the hubs to
     the LP-neighbourhood start; the bound stays valid and the optimum is unchanged."""
-    import optimizer.solve as solve
+    import horizon.optimizer.solve.starts as solve
 
     optimum = solve_prepared(prepared, SolveOptions(start="none"))[0].objective
     monkeypatch.setattr(solve, "HUBS_FIRST_MAX_GAP", -1.0)
@@ -215,7 +212,7 @@ def test_time_limited_start_reports_incumbent_bound_and_gap(prepared) -> None:
 def test_an_lp_after_other_runs_gets_its_own_time_limit(prepared) -> None:
     """HiGHS's LP solvers count `time_limit` on the Highs object's run clock, which keeps
     running across runs; `run_highs` shifts an LP's limit so earlier runs do not eat it."""
-    from optimizer.solve import _option, solve_relaxation
+    from horizon.optimizer.solve.highs import _option, solve_relaxation
 
     h = new_highs()
     configure(h, SolveOptions())

@@ -1,0 +1,1 @@
+"""The click commands, with shared options and one error wrapper."""

@@ -1,0 +1,1 @@
+"""Response times on the logistics network, eligible arcs, and pre-solve infeasibility explanations."""

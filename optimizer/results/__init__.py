@@ -1,0 +1,1 @@
+"""What a solve returns: the `Solution` value, its files, maps and reports."""

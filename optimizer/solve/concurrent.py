@@ -1,0 +1,190 @@
+"""Two searches side by side, sharing plans and bounds (``--start concurrent``).
+
+HiGHS's branch and bound keeps one core busy (a 45 s solve of the 25-scenario model used
+48 s of CPU on this 2-core machine), and on large extensive forms the two starts are good
+at different things: the LP neighbourhood finds plans early, hubs first proves the better
+bound (docs/scale.md). So the calling process runs the default search (LP-neighbourhood
+start, then the full solve) and a second process runs hubs first (hubs-only relaxation,
+then the plan within its hubs, then the full solve), each on its own core. Through two
+queues each streams to the other:
+
+* every plan it finds (feasible for the full model: the neighbourhood's, the fixed-hub
+  MIP's, the full solve's), which the other's full solve takes as an incumbent;
+* every valid bound it proves (the hubs-only relaxation's, the full solve's), as each run
+  ends.
+
+A search stops when the best plan known to it meets the best bound known to it (within
+``mip_gap``), so one search's plan and the other's bound can prove the optimum together.
+The result is the best plan either found, against the better of the two bounds. Nothing is
+written to disk; the second process is stopped when the first finishes.
+
+On large models the two also share the proof (``horizon.optimizer.solve.hubsets``): the first process
+declares itself a helper (``ready``); hubs first then leaves the plans within hub sets
+(the fixed-hub MIPs) to it, one ``assign`` at a time, each answered by a ``report``, while
+it runs the hubs-only relaxation and the master rounds itself. The first process gives up
+its own full solve at the first assignment: on these models that solve closes no gap the
+search does not close sooner (docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import sys
+import time
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import numpy as np
+
+from horizon.models.linear import LinearModel
+from horizon.optimizer.solve.exchange import Exchange, consistent
+from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
+from horizon.optimizer.solve.starts import START_AUTO_COLUMNS, single_search
+
+PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
+STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
+
+
+def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
+    """The second process: hubs first, then the full solve, streaming plans and bounds."""
+    share = Exchange(inbox, outbox, options.mip_gap)
+    limit = None if options.time_limit is None else max(1.0, deadline - time.time())
+    try:
+        result, values = single_search(lm, replace(options, start="hubs-first", time_limit=limit), share)
+    except KeyboardInterrupt:
+        return
+    except Exception as exc:  # noqa: BLE001 - reported by the first search, which goes on alone
+        share.send_note(f"failed: {type(exc).__name__}: {exc}")
+        sys.exit(1)
+    if values is not None and result.objective is not None:
+        share.send_plan(result.objective, values)
+    share.send_bound(result.bound if result.status in ("optimal", "feasible", "no_solution") else None)
+    share.send_note(result.message.replace("Interrupted by user", "stopped"))
+
+
+def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
+    """The default search here and hubs first in a second process; the best of both.
+
+    The second search gets the same options (time limit counted from now) but writes no
+    log and no model file. It starts ``options.second_after`` seconds in (at the first poll
+    after that, from this search's HiGHS callback), or never if this search is done first."""
+    t0 = time.perf_counter()
+    ctx = mp.get_context("spawn")  # a fresh interpreter: HiGHS's threads do not survive fork
+    to_peer, from_peer = ctx.Queue(), ctx.Queue()
+    deadline = time.time() + (float(options.time_limit) if options.time_limit is not None else 0.0)
+    worker_options = replace(options, verbose=False, log_file=None, write_model=None)
+    peer = Peer(
+        ctx.Process(
+            target=_second_search, args=(lm, worker_options, to_peer, from_peer, deadline), daemon=True, name="horizon-hubs-first"
+        ),
+        time.monotonic() + max(0.0, float(options.second_after)),
+    )
+    share = Exchange(from_peer, to_peer, options.mip_gap)
+    share.peer_gone = lambda: peer.started and not peer.process.is_alive()
+    if lm.n_cols >= START_AUTO_COLUMNS:
+        share.offer_help()  # the fixed-hub models of hubs first's hub-set search run here
+    peer.due()
+    share.on_poll = peer.due
+    proven = False  # a proof here leaves the peer nothing to add: no need to wait for its last words
+    try:
+        # the default search: the LP neighbourhood on large models, HiGHS alone on small ones
+        first = "lp-neighbourhood" if lm.n_cols >= START_AUTO_COLUMNS else "none"
+        result, values = single_search(lm, replace(options, start=first), share)
+        proven = result.status in PROVEN
+    finally:
+        share.on_poll = None
+        if peer.started:
+            _stop(peer.process, share, wait=not proven)
+        for q in (to_peer, from_peer):
+            q.close()
+            q.cancel_join_thread()
+    seconds = time.perf_counter() - t0
+    if not peer.started:  # solved before the second search was due: this search's result
+        return replace(result, seconds=seconds), values
+    return merge(result, values, share, peer.process.exitcode, seconds)
+
+
+class Peer:
+    """The second process, started once `at` (a `time.monotonic` instant) has come."""
+
+    def __init__(self, process: BaseProcess, at: float) -> None:
+        self.process, self.at = process, at
+        self.started = False
+
+    def due(self) -> None:
+        if not self.started and time.monotonic() >= self.at:
+            self.started = True
+            self.process.start()
+
+
+def _stop(peer: BaseProcess, share: Exchange, wait: bool = True) -> None:
+    """Ask the peer to stop and read what it sends until it has gone (`wait`), or read what
+    it has sent and terminate it.
+
+    Reading while waiting matters: a process exits only once its queue is flushed, and a
+    process killed while writing leaves half a message that would block the reader. So
+    the peer is terminated only after `STOP_SECONDS` (at once without `wait`), and its
+    queue is not read after that.
+    """
+    share.stop_peer()
+    share.poll(force=True)  # what it has sent so far (all that is read without `wait`)
+    end = time.monotonic() + (STOP_SECONDS if wait else 0.0)
+    while peer.is_alive() and time.monotonic() < end:
+        share.poll(force=True)
+        peer.join(0.05)
+    if peer.is_alive():
+        peer.terminate()
+        peer.join(STOP_SECONDS)
+        return
+    share.poll(force=True)
+
+
+def merge(
+    result: SolveResult, values: np.ndarray | None, share: Exchange, peer_exit: int | None, seconds: float
+) -> tuple[SolveResult, np.ndarray | None]:
+    """This search's result with the peer's best plan and bound; the status follows from them."""
+    note = f"concurrent: hubs first in a second process sent {share.plans_received} plan(s)" + (
+        f", bound {share.bound:.6g}" if share.bound is not None else ", no bound"
+    )
+    if share.note:
+        note += f" ({share.note})"
+    if peer_exit not in (0, None, -signal.SIGTERM):  # terminated by us after the run
+        note += f" (it ended with exit code {peer_exit})"
+    if result.status in ("infeasible", "unbounded", "error"):
+        return replace(result, seconds=seconds, message=f"{result.message}; {note}"), values
+    objective = result.objective if values is not None else None
+    took_peer = False
+    if share.plan is not None and (objective is None or share.plan[0] < objective - 1e-9 * max(1.0, abs(share.plan[0]))):
+        objective, values, took_peer = share.plan[0], share.plan[1], True
+    own = result.bound
+    bound = share.best_bound(own)
+    if objective is not None and bound is not None and not consistent(objective, bound):
+        # the peer's bound contradicts a feasible plan: keep this search's own
+        note += f"; its bound {share.bound:.6g} is above a feasible plan and is ignored"
+        bound = own
+    if objective is None:
+        return replace(result, bound=bound, seconds=seconds, message=f"{result.message}; {note}"), None
+    if bound is not None:
+        bound = min(bound, objective)
+    gap = relative_gap(objective, bound) if bound is not None else None
+    optimal = (result.status == "optimal" and not took_peer) or within_gap(gap, share.mip_gap)
+    if optimal and gap == 0.0:
+        bound = objective
+    if took_peer:
+        note += "; its plan is the best"
+    head = result.message
+    if optimal and result.status != "optimal":
+        head = f"Optimal (the best plan meets the best bound of the two searches); this process: {result.message}"
+    merged = replace(
+        result,
+        status="optimal" if optimal else "feasible",
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        has_solution=True,
+        seconds=seconds,
+        message=f"{head}; {note}",
+    )
+    return merged, values

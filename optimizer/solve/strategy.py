@@ -1,0 +1,25 @@
+"""HiGHS with a start strategy: the top of the solve layer, where "auto" is decided.
+
+`single_search` (one process, `starts`) and `solve_concurrent` (two, `concurrent`) sit
+below; this module only picks between them, so neither needs to know of the other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from horizon.models.linear import LinearModel
+from horizon.optimizer.solve.concurrent import solve_concurrent
+from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.starts import resolve_start, single_search, wants_start
+
+
+def solve_highs(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
+    """Solve `lm` with HiGHS in-process, with the start `options` name ("auto" resolved here
+    unless the caller, who may know the scenario count, resolved it already)."""
+    mip = bool(lm.col_bounds()[2].any())
+    if mip and wants_start(lm, options):
+        options = resolve_start(options, lm.n_cols, None)
+        if options.start == "concurrent":
+            return solve_concurrent(lm, options)
+    return single_search(lm, options)
