@@ -11,6 +11,7 @@ import click
 from horizon.optimizer.commands.bench import bench
 from horizon.optimizer.commands.data import generate, import_
 from horizon.optimizer.commands.planning import compare, marginal, plot, report, sweep
+from horizon.optimizer.commands.serve import serve
 from horizon.optimizer.commands.solve import schema, solve, solvers, validate
 
 
@@ -23,7 +24,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (solve, validate, import_, generate, solvers, bench, schema, compare, sweep, marginal, plot, report):
+for command in (solve, validate, import_, generate, solvers, bench, schema, compare, sweep, marginal, plot, report, serve):
     main.add_command(command)
 
 if __name__ == "__main__":

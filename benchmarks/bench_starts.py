@@ -175,9 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                         r = run_child(path, limit, start)
                         runs.append({"size": size, "seed": seed, "limit": limit, "start": start, **r})
                         write_text(store, json.dumps(runs, indent=1) + "\n")
-    lines = page_head(
-        "Start strategies against plain branch and bound", "benchmarks/bench_starts.py", command_line(__file__, argv)
-    )
+    title = "Start strategies against plain branch and bound"
+    lines = page_head(title, "bench_starts.py", command_line("bench_starts.py", argv))
     lines += [machine_line(), "", *summarise(runs), ""]
     lines += [
         "Final gap: the run's plan against the best bound any start proved on the same instance. "

@@ -1,7 +1,8 @@
 r"""Pooling policies: who may serve whom, as instance rewrites plus eligibility restrictions.
 
-A policy never changes the formulation. It rewrites the instance (like `horizon.models.classic`) and
-removes eligible arcs (`horizon.optimizer.network.graph.Arcs`) before the model is built:
+A policy never changes the formulation. It is the instance's ``options.policy`` (set by
+`policy_spec`, which for single-hub also caps the hub count), and the eligible arcs
+(`horizon.optimizer.network.graph.eligible_arcs`) keep only those the policy allows:
 
 ==============  ================================================================================
 policy          eligible arcs :math:`a = (d, h, o[, g])` kept (:math:`m` = mission of demand
@@ -45,17 +46,33 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 
+from horizon.optimizer.data.edits import check_policy, policy_spec, soft_spec
 from horizon.optimizer.data.instance import Instance
-from horizon.optimizer.data.schema import Hub, InstanceSpec
-from horizon.optimizer.errors import InputError
-from horizon.optimizer.network.graph import Arcs, Network, eligible_arcs
+from horizon.optimizer.data.schema import POLICIES, Hub, InstanceSpec
+from horizon.optimizer.network.feasibility import hub_count, short_capacity, short_fleets, short_pledges
+from horizon.optimizer.network.graph import Arcs, Network, eligible_arcs, policy_mask, region_of, restrict_arcs
 
-POLICIES = ("pooled", "dedicated", "regional", "single-hub")
+# Written once in the layers below (the instance edits and the network's eligible arcs); named here
+# too because this module is where the policies are explained.
+__all__ = [
+    "POLICIES",
+    "check_policy",
+    "comparison_spec",
+    "coverage_share",
+    "forced_space",
+    "group_shortfalls",
+    "late_under_policy",
+    "policy_mask",
+    "policy_reasons",
+    "policy_spec",
+    "region_of",
+    "restrict_arcs",
+    "soft_spec",
+]
 
 
 def _demand_updates(spec: InstanceSpec, **fields: Any) -> dict[str, Any]:
@@ -64,11 +81,6 @@ def _demand_updates(spec: InstanceSpec, **fields: Any) -> dict[str, Any]:
         "scenarios": [s.model_copy(update={"demands": [d.model_copy(update=fields) for d in s.demands]}) for s in spec.scenarios],
         "demands": [d.model_copy(update=fields) for d in spec.demands],
     }
-
-
-def soft_spec(spec: InstanceSpec, penalty: float) -> InstanceSpec:
-    """Soft deadlines with `penalty` per unmet unit (types with their own penalty keep it)."""
-    return spec.model_copy(update={"options": spec.options.model_copy(update={"deadlines": "soft", "penalty": float(penalty)})})
 
 
 def comparison_spec(
@@ -99,58 +111,6 @@ def comparison_spec(
     if soft_penalty is not None:
         out = soft_spec(out, soft_penalty)
     return out
-
-
-def policy_spec(base: InstanceSpec, policy: str) -> InstanceSpec:
-    """The instance a policy solves (only single-hub changes options: at most one hub)."""
-    check_policy(policy)
-    if policy == "single-hub":
-        return base.model_copy(update={"options": base.options.model_copy(update={"max_hubs": 1, "min_hubs": None})})
-    return base
-
-
-def check_policy(policy: str) -> None:
-    if policy not in POLICIES:
-        raise InputError(f"unknown policy '{policy}' (choose from {', '.join(POLICIES)})")
-
-
-def region_of(instance: Instance, node: str) -> str:
-    """A node's region; a node without one is a region of its own."""
-    n = instance.nodes.get(node)
-    return n.region if n is not None and n.region else f"@{node}"
-
-
-def policy_mask(instance: Instance, network: Network, arcs: Arcs, policy: str) -> np.ndarray:
-    """Which eligible arcs a policy keeps (boolean array over `arcs`)."""
-    check_policy(policy)
-    n = len(arcs)
-    if policy == "pooled" or n == 0:
-        return np.ones(n, dtype=bool)
-    own_lift = (arcs.lift_hub < 0) | (arcs.lift_hub == arcs.hub)
-    if policy == "single-hub":
-        return own_lift
-    missions = np.array([d.mission for d in instance.demands], dtype=object)[arcs.demand]
-    hub_nodes = np.array(network.hubs, dtype=object)
-    if policy == "dedicated":
-        return (hub_nodes[arcs.hub] == missions) & own_lift
-    # regional
-    hub_region = np.array([region_of(instance, h) for h in network.hubs], dtype=object)
-    mission_region = np.array([region_of(instance, m) for m in missions], dtype=object)
-    ok = hub_region[arcs.hub] == mission_region
-    lent = arcs.lift_hub >= 0
-    ok[lent] &= hub_region[arcs.lift_hub[lent]] == mission_region[lent]
-    return ok
-
-
-def restrict_arcs(arcs: Arcs, keep: np.ndarray) -> Arcs:
-    """The arcs where `keep` is true: every per-arc array column filtered, the rest kept."""
-    n = len(arcs)
-    columns = {}
-    for f in fields(arcs):
-        value = getattr(arcs, f.name)
-        if isinstance(value, np.ndarray) and value.shape[:1] == (n,):
-            columns[f.name] = value[keep]
-    return replace(arcs, **columns)
 
 
 def _no_deadlines(instance: Instance) -> Instance:
@@ -283,6 +243,13 @@ def forced_space(instance: Instance, network: Network, arcs: Arcs) -> list[str]:
                 f"but it holds {hub.capacity:g}"
             )
     return out
+
+
+def policy_reasons(inst: Instance, network: Network, arcs: Arcs, policy: str) -> list[str]:
+    """Provable infeasibility of a policy before solving (hard deadlines), in planner terms."""
+    reasons = [] if policy == "single-hub" else late_under_policy(inst, network, arcs, policy)
+    reasons += group_shortfalls(inst, policy) + forced_space(inst, network, arcs)
+    return reasons + short_fleets(inst) + short_pledges(inst) + short_capacity(inst) + hub_count(inst)
 
 
 def coverage_share(instance: Instance, unmet: list[dict[str, Any]]) -> float:

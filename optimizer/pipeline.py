@@ -14,11 +14,13 @@ import numpy as np
 
 from horizon.models.classic import classic_instance, p_center
 from horizon.models.linear import LinearModel
+from horizon.models.policies import policy_reasons
 from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.classic import SITE_MODELS, check_formulation, solve_classic_sites, solve_reduced
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.schema import Classic
+from horizon.optimizer.errors import InfeasibleError, SolverError
 from horizon.optimizer.network.feasibility import presolve_checks
 from horizon.optimizer.network.graph import Arcs, Network, build_network, eligible_arcs
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
@@ -47,6 +49,11 @@ def prepare(source: str | Path | Instance | None, *, check: bool = True) -> Prep
     network = build_network(instance)
     arcs = eligible_arcs(instance, network)
     if check:
+        policy = instance.options.policy
+        if policy != "pooled" and instance.options.deadlines == "hard":
+            reasons = policy_reasons(instance, network, arcs, policy)
+            if reasons:  # in the policy's terms: which allowed hub is fastest, which group is short
+                raise InfeasibleError(reasons, headline=f"The problem is infeasible under the '{policy}' policy:")
         presolve_checks(instance, network, arcs)
     prep = assemble(instance, network, arcs)
     return replace(prep, timings=replace(prep.timings, load=t1 - t0, network=time.perf_counter() - t1 - prep.timings.build))
@@ -114,8 +121,7 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
         total = time.perf_counter() - t0
         info = {"model": "p_center", "p": classic.p, "radius": radius, "probes": probes, "formulation": "assignment"}
         return replace(sol, classic=info, timings=replace(sol.timings, load=load_s, total=load_s + total))
-    rewritten = classic_instance(instance, classic)
-    sol = solve_prepared(prepare(rewritten), options)[0]
+    sol = solve_prepared(prepare(classic_instance(instance, classic)), options)[0]
     info = {"model": classic.model, "p": classic.p, "radius": classic.radius, "formulation": "assignment"}
     return _with_load(replace(sol, classic=info), load_s)
 
@@ -123,3 +129,24 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
 def _with_load(sol: Solution, load_s: float) -> Solution:
     t = sol.timings
     return replace(sol, timings=replace(t, load=load_s, total=t.total - t.load + load_s))
+
+
+def require_plan(solution: Solution) -> Solution:
+    """The solution when it has a plan; else the error `horizon solve` reports (exit 3 or 4).
+
+    Before solving, `presolve_checks` explains most infeasibility in planner terms; what is
+    left here is what the solver alone found.
+    """
+    if solution.status == "infeasible":
+        raise InfeasibleError(
+            [
+                "the solver proved the model infeasible, although every demand has a hub in reach, "
+                "each scenario fits the fleet limits and total hub space suffices;",
+                "the binding combination is among: airlift sorties for air-moved forces, per-hub space, "
+                "the budget, the hub count limits, or units of one type needed at several missions at once",
+            ],
+            headline="The problem is infeasible:",
+        )
+    if not solution.ok:
+        raise SolverError(f"no solution: solver status '{solution.status}' ({solution.message})")
+    return solution

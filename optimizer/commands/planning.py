@@ -27,11 +27,10 @@ from horizon.optimizer.commands.common import (
     solver_options,
 )
 from horizon.optimizer.data.loader import load_instance
-from horizon.optimizer.data.writer import write_instance
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.files import write_text
 from horizon.optimizer.planning.charts import plot_comparison, plot_sweep
-from horizon.optimizer.planning.tools import compare_policies
+from horizon.optimizer.planning.tools import MARGINAL_COLUMNS, compare_policies
 from horizon.optimizer.planning.tools import marginal as run_marginal
 from horizon.optimizer.planning.tools import sweep as run_sweep
 from horizon.optimizer.results.report import (
@@ -155,8 +154,7 @@ def _save_comparison(comp: Any, folder: Path) -> None:
     for o in comp.outcomes:
         target = folder / o.policy
         if o.ok:
-            write_solution_dir(o.solution, target)
-            write_instance(o.instance.spec, target / "instance.yaml", csv_threshold=None)
+            write_solution_dir(o.solution, target, o.instance)
             info = {"policy": o.policy, "settings": comp.settings, "reasons": o.reasons}
             write_text(target / "planning.json", dumps(info) + "\n")
     write_text(folder / "comparison.json", dumps(comp.to_dict()) + "\n")
@@ -356,17 +354,7 @@ def marginal(
             )
         if csv_path is not None:
             rows = [r.to_dict() for r in res.rows]
-            header = [
-                "item",
-                "change",
-                "contributor",
-                "status",
-                "total_cost",
-                "delta_cost",
-                "coverage_pct",
-                "delta_coverage_pp",
-                "detail",
-            ]
+            header = list(MARGINAL_COLUMNS)
             write_text(csv_path, csv_text(header, [[r[h] for h in header] for r in rows]))
         return res
 

@@ -18,8 +18,8 @@ from rich.table import Table
 from horizon.optimizer.commands.common import check_writable, instance_argument, money, run, solver_options
 from horizon.optimizer.data.loader import instance_json_schema
 from horizon.optimizer.data.schema import Classic
-from horizon.optimizer.errors import InfeasibleError, InputError, SolverError
-from horizon.optimizer.pipeline import prepare
+from horizon.optimizer.errors import InputError
+from horizon.optimizer.pipeline import prepare, require_plan
 from horizon.optimizer.pipeline import solve as run_solve
 from horizon.optimizer.planning.ph import PHOptions, available, solve_ph
 from horizon.optimizer.results.solution import Solution, write_solution_dir
@@ -122,19 +122,7 @@ def solve(
                 verbose=options.verbose,
             )
             return _solve_ph(instance, options, ph_options, chosen)
-        solution = run_solve(instance, options, classic=chosen)
-        if solution.status == "infeasible":
-            raise InfeasibleError(
-                [
-                    "the solver proved the model infeasible, although every demand has a hub in reach, "
-                    "each scenario fits the fleet limits and total hub space suffices;",
-                    "the binding combination is among: airlift sorties for air-moved forces, per-hub space, "
-                    "the budget, the hub count limits, or units of one type needed at several missions at once",
-                ],
-                headline="The problem is infeasible:",
-            )
-        if not solution.ok:
-            raise SolverError(f"no solution: solver status '{solution.status}' ({solution.message})")
+        solution = require_plan(run_solve(instance, options, classic=chosen))
         if out is not None:
             t0 = time.perf_counter()
             write_solution_dir(solution, out)

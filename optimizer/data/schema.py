@@ -8,9 +8,14 @@ several tables (references, duplicates, probabilities) live in `horizon.optimize
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: Who may serve whom (see `horizon.models.policies`): any hub any mission, each mission itself,
+#: hubs their own region, or one hub everything.
+Policy = Literal["pooled", "dedicated", "regional", "single-hub"]
+POLICIES: tuple[str, ...] = get_args(Policy)
 
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -251,6 +256,11 @@ class Options(Record):
     classic: Classic | None = None
     service_level: ServiceLevel | None = None
     lend_mission_reserves: bool = Field(True, description="Whether hubs marked mission_reserve may serve other missions at all.")
+    policy: Policy = Field(
+        "pooled",
+        description="Pooling policy: pooled (any open hub serves any mission it reaches in time), dedicated (each "
+        "mission only from a hub at its own node), regional (hubs serve their own region), single-hub (at most one hub).",
+    )
     great_circle: list[GreatCircle] = Field(default_factory=list)
 
 

@@ -197,6 +197,8 @@ def cross_check(spec: InstanceSpec, where: Locate, incomplete: Mapping[str, set[
     o = spec.options
     if o.min_hubs is not None and o.max_hubs is not None and o.min_hubs > o.max_hubs:
         err(f"{where(('options', 'min_hubs'))}: min_hubs {o.min_hubs} > max_hubs {o.max_hubs}")
+    if o.policy == "single-hub" and o.max_hubs != 1:
+        err(f"{where(('options', 'policy'))}: the single-hub policy needs max_hubs: 1 (max_hubs is {o.max_hubs})")
     if o.deadlines == "soft" and not lost("options"):
         for i, t in enumerate(spec.asset_types):
             if t.penalty is None and o.penalty is None:

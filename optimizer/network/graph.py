@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import networkx as nx
 import numpy as np
@@ -558,7 +558,7 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
     hours = cat("hours", float)
     basis = instance.options.dispatch_cost
     cost = cat("cost", float) if basis == "network" else hours.copy() if basis == "hours" else np.zeros(len(hours))
-    return Arcs(
+    arcs = Arcs(
         demand=cat("demand", np.int64),
         hub=cat("hub", np.int64),
         option=cat("option", np.int64),
@@ -568,3 +568,44 @@ def eligible_arcs(instance: Instance, network: Network) -> Arcs:
         cost=cost,
         option_keys=tuple(keys),
     )
+    policy = instance.options.policy
+    return arcs if policy == "pooled" else restrict_arcs(arcs, policy_mask(instance, network, arcs, policy))
+
+
+# --- pooling policies: who may serve whom (`horizon.models.policies` explains them) ---------
+def region_of(instance: Instance, node: str) -> str:
+    """A node's region; a node without one is a region of its own."""
+    n = instance.nodes.get(node)
+    return n.region if n is not None and n.region else f"@{node}"
+
+
+def policy_mask(instance: Instance, network: Network, arcs: Arcs, policy: str) -> np.ndarray:
+    """Which eligible arcs a policy keeps (boolean array over `arcs`); applying it twice is harmless."""
+    n = len(arcs)
+    if policy == "pooled" or n == 0:
+        return np.ones(n, dtype=bool)
+    own_lift = (arcs.lift_hub < 0) | (arcs.lift_hub == arcs.hub)
+    if policy == "single-hub":
+        return own_lift
+    missions = np.array([d.mission for d in instance.demands], dtype=object)[arcs.demand]
+    hub_nodes = np.array(network.hubs, dtype=object)
+    if policy == "dedicated":
+        return (hub_nodes[arcs.hub] == missions) & own_lift
+    # regional
+    hub_region = np.array([region_of(instance, h) for h in network.hubs], dtype=object)
+    mission_region = np.array([region_of(instance, m) for m in missions], dtype=object)
+    ok = hub_region[arcs.hub] == mission_region
+    lent = arcs.lift_hub >= 0
+    ok[lent] &= hub_region[arcs.lift_hub[lent]] == mission_region[lent]
+    return ok
+
+
+def restrict_arcs(arcs: Arcs, keep: np.ndarray) -> Arcs:
+    """The arcs where `keep` is true: every per-arc array column filtered, the rest kept."""
+    n = len(arcs)
+    columns = {}
+    for f in fields(arcs):
+        value = getattr(arcs, f.name)
+        if isinstance(value, np.ndarray) and value.shape[:1] == (n,):
+            columns[f.name] = value[keep]
+    return replace(arcs, **columns)

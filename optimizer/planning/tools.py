@@ -32,23 +32,19 @@ from horizon.models.linear import LinearModel
 from horizon.models.policies import (
     POLICIES,
     comparison_spec,
-    forced_space,
-    group_shortfalls,
     late_under_policy,
-    policy_mask,
+    policy_reasons,
     policy_spec,
-    restrict_arcs,
     soft_spec,
 )
 from horizon.models.reserve import ModelData, build_model
+from horizon.optimizer.data.edits import scale_deadlines
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.errors import InfeasibleError, InputError
 from horizon.optimizer.network.feasibility import (
     hub_count,
     presolve_checks,
-    short_capacity,
     short_fleets,
-    short_pledges,
     unreachable_demands,
 )
 from horizon.optimizer.network.graph import TIME_TOLERANCE, Arcs, Network, build_network, eligible_arcs
@@ -94,8 +90,7 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
     t0 = time.perf_counter()
     inst = Instance(spec=policy_spec(base.spec, policy), source=base.source)
     network = build_network(inst)
-    arcs = eligible_arcs(inst, network)
-    arcs = restrict_arcs(arcs, policy_mask(inst, network, arcs, policy))
+    arcs = eligible_arcs(inst, network)  # the policy's arcs only (`options.policy`)
     reasons = policy_reasons(inst, network, arcs, policy)
     if reasons:
         return PolicyOutcome(policy, inst, None, reasons, time.perf_counter() - t0)
@@ -109,13 +104,6 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
             "limit is among hub space, fleets, airlift sorties, the budget or the hub count"
         ]
     return PolicyOutcome(policy, inst, sol, reasons, time.perf_counter() - t0)
-
-
-def policy_reasons(inst: Instance, network: Network, arcs: Arcs, policy: str) -> list[str]:
-    """Provable infeasibility of a policy before solving (hard deadlines), in planner terms."""
-    reasons = [] if policy == "single-hub" else late_under_policy(inst, network, arcs, policy)
-    reasons += group_shortfalls(inst, policy) + forced_space(inst, network, arcs)
-    return reasons + short_fleets(inst) + short_pledges(inst) + short_capacity(inst) + hub_count(inst)
 
 
 @dataclass(frozen=True)
@@ -422,30 +410,6 @@ def pareto_mask(x: Sequence[float | None], y: Sequence[float | None], x_better: 
     return keep
 
 
-def _scaled_deadlines(instance: Instance, scale: float) -> Instance:
-    """Every deadline × scale (final deadlines of service levels too; a factor scales itself)."""
-
-    def times(x: float | None) -> float | None:
-        return None if x is None else x * scale
-
-    def upd(d: Any) -> Any:
-        fields = {"deadline_hours": times(d.deadline_hours)}
-        if getattr(d, "final_deadline_hours", None) is not None:
-            fields["final_deadline_hours"] = times(d.final_deadline_hours)
-        return d.model_copy(update=fields)
-
-    spec = instance.spec
-    updates: dict[str, Any] = {
-        "scenarios": [s.model_copy(update={"demands": [upd(d) for d in s.demands]}) for s in spec.scenarios],
-        "demands": [upd(d) for d in spec.demands],
-    }
-    level = getattr(spec.options, "service_level", None)
-    if level is not None and level.final_deadline_hours is not None:
-        level = level.model_copy(update={"final_deadline_hours": times(level.final_deadline_hours)})
-        updates["options"] = spec.options.model_copy(update={"service_level": level})
-    return instance.derive(**updates)
-
-
 def _tiered(instance: Instance) -> bool:
     return any(getattr(d, "final_deadline", None) is not None for d in instance.demands)
 
@@ -461,7 +425,7 @@ def _deadline_points_rebuilt(
         if progress:
             progress(i, len(values), f"deadline-scale = {v:g}")
         t0 = time.perf_counter()
-        inst = _scaled_deadlines(instance, v)
+        inst = scale_deadlines(instance, v)
         network = build_network(inst)
         arcs = eligible_arcs(inst, network)
         try:
@@ -546,7 +510,7 @@ def sweep(
     build = instance
     if kind == "deadline-scale":
         values = values or [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
-        build = _scaled_deadlines(instance, max(values))
+        build = scale_deadlines(instance, max(values))
     elif kind == "budget":
         build = _options(instance, budget=BIG)
     elif kind == "hubs":
@@ -706,6 +670,20 @@ def _finish(
 
 
 # --- marginal values ----------------------------------------------------------------------
+#: Columns of the marginal-value table (`horizon marginal --csv`).
+MARGINAL_COLUMNS = (
+    "item",
+    "change",
+    "contributor",
+    "status",
+    "total_cost",
+    "delta_cost",
+    "coverage_pct",
+    "delta_coverage_pp",
+    "detail",
+)
+
+
 @dataclass(frozen=True)
 class MarginalRow:
     item: str  # "asset:<type>", "hubs", "hub:<id>"

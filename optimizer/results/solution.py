@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from horizon.models.linear import LinearModel
-from horizon.optimizer.files import replacing_dir
-
-if TYPE_CHECKING:
-    import pandas as pd
 from horizon.models.reserve import ModelData
+from horizon.optimizer.data.instance import Instance
+from horizon.optimizer.data.writer import write_instance
+from horizon.optimizer.files import replacing_dir
 from horizon.optimizer.solve.result import SolveResult
+
+if TYPE_CHECKING:  # pandas only when tables are asked for: it is slow to import
+    import pandas as pd
 
 VALUE_TOLERANCE = 1e-6
 
@@ -74,6 +76,24 @@ class Solution:
     def with_timings(self, timings: Timings) -> Solution:
         return Solution(**{**self.__dict__, "timings": timings})
 
+    @property
+    def frames(self) -> SolutionFrames:
+        """The plan as pandas tables (the CSV files of `to_dir`) and the costs as a Series."""
+        import pandas as pd
+
+        t = self.tables()
+        costs = pd.Series(self.costs, name="cost", dtype=float)
+        return SolutionFrames(costs=costs, **t)
+
+    def to_dir(self, out: str | Path, instance: Instance | None = None) -> Path:
+        """Write solution.json and the CSV tables to `out`, as `horizon solve --out` does (atomically).
+
+        Pass the `instance` solved when it was edited in memory: it is written as instance.yaml,
+        so that `horizon plot` and `horizon report` describe it rather than the file it came from.
+        """
+        write_solution_dir(self, Path(out), instance)
+        return Path(out)
+
     def with_result(self, result: SolveResult, timings: Timings | None = None) -> Solution:
         """The same plan under another run's verdict (status, bound, gap, solver, message): a
         decomposition's plan evaluated on the full model, reported as the decomposition's."""
@@ -108,6 +128,19 @@ class Solution:
                 self.service_levels, columns=["scenario", "tier", "units_due", "units_within", "share"]
             ),
         }
+
+
+@dataclass(frozen=True)
+class SolutionFrames:
+    """A solution's rows as DataFrames (columns as in the CSV files and the JSON keys)."""
+
+    open_hubs: pd.DataFrame
+    stationing: pd.DataFrame
+    dispatch: pd.DataFrame
+    unmet: pd.DataFrame
+    contributions: pd.DataFrame
+    service_levels: pd.DataFrame
+    costs: pd.Series  # fixed, holding, dispatch, penalty (and worst_scenario)
 
 
 def _json_default(o: object) -> object:
@@ -232,9 +265,13 @@ def _service_levels(data: ModelData, x: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
-def write_solution_dir(solution: Solution, out: Path) -> None:
-    """Write solution.json and CSV tables to `out` atomically (all files or none)."""
+def write_solution_dir(solution: Solution, out: Path, instance: Instance | None = None) -> None:
+    """Write solution.json and CSV tables to `out` atomically (all files or none); with the
+    `instance` solved, also instance.yaml, which plot and report read before the source file
+    (an instance edited or rewritten in memory is not its source file)."""
     with replacing_dir(out) as tmp:
         (tmp / "solution.json").write_text(solution.to_json() + "\n", encoding="utf-8")
         for name, df in solution.tables().items():
             df.to_csv(tmp / f"{name}.csv", index=False)
+        if instance is not None:
+            write_instance(instance.spec, tmp / "instance.yaml", csv_threshold=None)

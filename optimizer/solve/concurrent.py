@@ -45,6 +45,7 @@ from horizon.optimizer.solve.starts import START_AUTO_COLUMNS, single_search
 
 PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
 STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
+FIRST_SEARCH = "none"  # this process's search on large models (see `solve_concurrent`)
 
 
 def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
@@ -89,8 +90,7 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     share.on_poll = peer.due
     proven = False  # a proof here leaves the peer nothing to add: no need to wait for its last words
     try:
-        # the default search: the LP neighbourhood on large models, HiGHS alone on small ones
-        first = "lp-neighbourhood" if lm.n_cols >= START_AUTO_COLUMNS else "none"
+        first = FIRST_SEARCH if lm.n_cols >= START_AUTO_COLUMNS else "none"
         result, values = single_search(lm, replace(options, start=first), share)
         proven = result.status in PROVEN
     finally:

@@ -48,6 +48,9 @@ class Monitor:
         self.step = ""
         self.incumbent: float | None = None
         self.bound: float | None = None
+        # HiGHS MIP runs report their dual bound too: set by a caller whose every MIP run is on
+        # the full model (``start="none"``), where that bound holds for the problem.
+        self.mip_bounds = False
 
     # --- stopping ---------------------------------------------------------------------------
     def request_stop(self, reason: str = "interrupted by the user") -> None:

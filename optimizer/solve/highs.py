@@ -149,15 +149,28 @@ def time_limit_for(h: highspy.Highs, seconds: float, mip: bool) -> float:
 
 
 @contextlib.contextmanager
-def stoppable(h: highspy.Highs) -> Iterator[None]:
+def stoppable(h: highspy.Highs, mip: bool = False, report_bound: bool = False) -> Iterator[None]:
     """HiGHS's interrupt callbacks (MIP, simplex, interior point) poll the process's
     `MONITOR` for a stop request (Ctrl-C), a few times a second: the run ends as at a time
     limit, with its incumbent and bound kept. Other interrupt callbacks on `h` (a concurrent
-    search's) also read the monitor, since HiGHS keeps the last flag any of them set."""
+    search's) also read the monitor, since HiGHS keeps the last flag any of them set. A MIP
+    run (`mip`) reports its incumbent to the monitor, and its bound when `report_bound` (only a
+    run on the full model has a bound valid for the problem)."""
+
+    last = [0.0]
 
     def poll(e: Any) -> None:
         if MONITOR.stop_requested():
             e.interrupt(True)
+        if mip and time.monotonic() - last[0] > 0.25:  # a MIP run's incumbent and bound, a few times a second
+            last[0] = time.monotonic()
+            out = e.data_out
+            primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
+            MONITOR.report(
+                "branch and bound",
+                incumbent=primal if math.isfinite(primal) else None,
+                bound=dual if math.isfinite(dual) and report_bound else None,
+            )
 
     events = (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbIpmInterrupt)
     for event in events:
@@ -179,7 +192,7 @@ def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | No
     if shift:
         h.setOptionValue("time_limit", adjusted)
     try:
-        with stdout_to_stderr(), stoppable(h):
+        with stdout_to_stderr(), stoppable(h, mip, report_bound=MONITOR.mip_bounds):
             run_status = h.run()
     finally:
         if shift:

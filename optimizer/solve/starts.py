@@ -150,9 +150,15 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
     transfer = time.perf_counter() - t0
     start = find_start(h, lm, options, share) if started else None
     if start is None:
-        with _watching(share, h, plans=mip, inject=mip):
+        serving = share is not None and share.serving
+        with _watching(share, h, plans=mip, inject=mip, yield_work=serving):
             result, values = run_highs(h, mip=mip)
-        return replace(result, transfer_seconds=transfer), values
+        result = replace(result, transfer_seconds=transfer)
+        if share is not None and share.assignments:
+            # the other search's hub-set search wants fixed-hub models solved: help it instead
+            result, values = serve(lm, options, share, result, values, t0)
+            result = replace(result, seconds=time.perf_counter() - t0)
+        return result, values
     if start.proven(options.mip_gap):
         # the start's plan meets its own bound: nothing left for the full solve to prove
         assert start.objective is not None and start.lp_bound is not None
