@@ -207,7 +207,6 @@ def _report(res: SiteResult) -> dict[str, Any]:
     return {
         "formulation": res.formulation,
         "heuristic_objective": res.heuristic_objective,
-        "heuristic_seconds": round(res.heuristic_seconds, 3),
         "lp_bound": res.lp_bound,
         "rounds": res.rounds,
         "columns": res.columns,

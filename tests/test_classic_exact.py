@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from test_classic import write_matrix_instance
+from matrices import write_matrix_instance
 
 from horizon.cli import main
 from horizon.optimizer.data.schema import Classic
