@@ -1,7 +1,8 @@
 """horizon's command line: the `horizon` group and its commands (`horizon.optimizer.commands`).
 
-Exit codes: 0 solved (optimal or feasible), 2 invalid input or usage, 3 infeasible (with
-the explanation), 4 no solution or solver failure. `--debug` shows tracebacks.
+Exit codes: 0 solved (optimal or feasible, also when stopped by a time limit or Ctrl-C with
+a plan), 2 invalid input or usage, 3 infeasible (with the explanation), 4 no solution or solver
+failure, 130 a second Ctrl-C. `--debug` shows tracebacks.
 """
 
 from __future__ import annotations

@@ -17,10 +17,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.sparse import coo_array, csr_array
 
+from horizon.optimizer.data.schema import HIGHS_INFINITY
+
 if TYPE_CHECKING:  # Pyomo is imported only when a Pyomo model is asked for (it is slow to import)
     import pyomo.environ as pyo
 
 INF = float("inf")
+# What HiGHS takes (its defaults): a cost or bound at or above its infinity is infinite, a
+# matrix entry above 1e15 is refused (``large_matrix_value``). `check_numbers` holds a model to them.
+LARGE_MATRIX_VALUE = 1e15
+MAX_ABS_HINT = (
+    "products of the instance's numbers (rates × distances × crises per year × ...) must stay below 1e15; scale costs down"
+)
 
 
 @dataclass(frozen=True)
@@ -241,3 +249,38 @@ def _label(key: object) -> str:
     if isinstance(key, tuple):
         return ",".join(str(k) for k in key)
     return str(key)
+
+
+def check_numbers(lm: LinearModel, limit: int = 10) -> list[str]:
+    """Entries of the built model a solver cannot take (not finite, a cost or finite bound at
+    or above `HIGHS_INFINITY`, a matrix entry above `LARGE_MATRIX_VALUE`), named by column
+    or row; at most `limit` of them. Empty when the model is fine."""
+    problems: list[str] = []
+    cost = lm.cost()
+    lo, up, _ = lm.col_bounds()
+    rlo, rup = lm.row_bounds()
+    a = lm.matrix().tocsr()
+
+    def bad_bounds(b: np.ndarray) -> np.ndarray:
+        return np.isnan(b) | (np.isfinite(b) & (np.abs(b) >= HIGHS_INFINITY))
+
+    bad_cost = ~np.isfinite(cost) | (np.abs(cost) >= HIGHS_INFINITY)
+    cols: list[tuple[int, str]] = [(int(i), "cost") for i in np.flatnonzero(bad_cost)]
+    cols += [(int(i), "bound") for i in np.flatnonzero(bad_bounds(lo) | bad_bounds(up))]
+    rows: list[tuple[int, str]] = [(int(i), "right-hand side") for i in np.flatnonzero(bad_bounds(rlo) | bad_bounds(rup))]
+    big = ~np.isfinite(a.data) | (np.abs(a.data) > LARGE_MATRIX_VALUE)
+    if big.any():
+        row_of = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+        rows += [(int(i), "coefficient") for i in np.unique(row_of[big])]
+    if not cols and not rows:
+        return problems
+    col_names, row_names = lm.column_names(), lm.row_names()
+    for i, what in cols[:limit]:
+        value = {"cost": cost, "bound": np.where(bad_bounds(lo), lo, up)}[what][i]
+        problems.append(f"model column {col_names[i]}: {what} {value:.6g} is beyond what the solver takes")
+    for i, what in rows[: max(0, limit - len(problems))]:
+        problems.append(f"model row {row_names[i]}: a {what} beyond what the solver takes")
+    more = len(cols) + len(rows) - len(problems)
+    if more > 0:
+        problems.append(f"... and {more} more")
+    return problems

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from horizon.models.classic import classic_instance, p_center
-from horizon.models.linear import LinearModel
+from horizon.models.linear import MAX_ABS_HINT, LinearModel, check_numbers
 from horizon.models.policies import policy_reasons
 from horizon.models.reserve import ModelData, build_model
 from horizon.optimizer.classic import SITE_MODELS, check_formulation, solve_classic_sites, solve_reduced
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.schema import Classic
-from horizon.optimizer.errors import InfeasibleError, SolverError
+from horizon.optimizer.errors import InfeasibleError, InputError, SolverError
 from horizon.optimizer.network.feasibility import presolve_checks
 from horizon.optimizer.network.graph import Arcs, Network, build_network, eligible_arcs
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
@@ -56,6 +56,13 @@ def prepare(source: str | Path | Instance | None, *, check: bool = True) -> Prep
                 raise InfeasibleError(reasons, headline=f"The problem is infeasible under the '{policy}' policy:")
         presolve_checks(instance, network, arcs)
     prep = assemble(instance, network, arcs)
+    if check:
+        problems = check_numbers(prep.model)
+        if problems:
+            raise InputError(
+                [*problems, MAX_ABS_HINT],
+                headline=f"{instance.source}: numbers too large for the solver ({len(problems)} problem(s))",
+            )
     return replace(prep, timings=replace(prep.timings, load=t1 - t0, network=time.perf_counter() - t1 - prep.timings.build))
 
 
@@ -96,13 +103,20 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     """Load, check, build and solve an instance (the bundled default when `source` is None).
 
     A classic model (`classic`, or the instance's ``options.classic``) rewrites the instance
+<<<<<<< HEAD
     first (`horizon.models.classic`). p-median, UFLP and p-center are solved by site choice
     (`horizon.optimizer.classic`) unless the assignment form is asked for or needed; LSCP and
     MCLP drop dominated hubs (and implied LSCP demands) first.
+=======
+    first (`horizon.models.classic`); p-center solves a sequence of covering problems.
+    A time limit counts from here: loading and building come out of the solver's share.
+>>>>>>> main
     """
+    t0 = time.perf_counter()
     instance, load_s = load(source)
     classic = classic or instance.options.classic
     if classic is None:
+<<<<<<< HEAD
         return _with_load(solve_prepared(prepare(instance), options)[0], load_s)
     options = options or SolveOptions()
     check_formulation(classic, options.solver)
@@ -114,6 +128,10 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
         reduced = solve_reduced(instance, classic, options)
         if reduced is not None:
             return _with_load(reduced, load_s)
+=======
+        prep = prepare(instance)
+        return _with_load(solve_prepared(prep, _time_left(options, t0))[0], load_s)
+>>>>>>> main
     if classic.model == "p_center":
         assert classic.p is not None
         t0 = time.perf_counter()
@@ -124,6 +142,13 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     sol = solve_prepared(prepare(classic_instance(instance, classic)), options)[0]
     info = {"model": classic.model, "p": classic.p, "radius": classic.radius, "formulation": "assignment"}
     return _with_load(replace(sol, classic=info), load_s)
+
+
+def _time_left(options: SolveOptions | None, t0: float) -> SolveOptions | None:
+    """`options` with the time limit less the seconds spent since `t0` (at least 0.1 s)."""
+    if options is None or options.time_limit is None:
+        return options
+    return replace(options, time_limit=max(0.1, float(options.time_limit) - (time.perf_counter() - t0)))
 
 
 def _with_load(sol: Solution, load_s: float) -> Solution:

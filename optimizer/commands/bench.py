@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from horizon.optimizer.commands.common import err_console, run
 from horizon.optimizer.planning.bench import run_campaign
@@ -60,7 +61,7 @@ def bench(
     """Benchmark solvers on INSTANCES: one process per run; results.csv, summary.md, profile.png in --out."""
 
     def warn(text: str) -> None:
-        err_console.print(f"[bold red]WARNING:[/] {text}", soft_wrap=True)
+        err_console.print(f"[bold red]WARNING:[/] {escape(text)}", soft_wrap=True)
 
     def work():  # noqa: ANN202
         return run_campaign(
@@ -79,8 +80,10 @@ def bench(
 
     campaign = run(ctx, work)
     err_console.print(
-        f"{campaign.ran} run(s) done, {campaign.skipped} already in {out / 'results.csv'}; "
-        f"written: {out}/results.csv, {out}/summary.md, {out}/profile.png"
+        escape(
+            f"{campaign.ran} run(s) done, {campaign.skipped} already in {out / 'results.csv'}; "
+            f"written: {out}/results.csv, {out}/summary.md, {out}/profile.png"
+        )
     )
     if campaign.flags:
-        err_console.print(f"[bold red]{len(campaign.flags)} disagreement(s) flagged[/] (see {out}/summary.md)")
+        err_console.print(f"[bold red]{len(campaign.flags)} disagreement(s) flagged[/] (see {escape(str(out))}/summary.md)")

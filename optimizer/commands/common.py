@@ -3,18 +3,24 @@
 Declared once so that `--solver`, `--time-limit`, `--mip-gap`, `--threads`, `--seed`,
 `-v/--verbose` and `--log-file` mean the same wherever a command solves, and every error
 reaches the user the same way: exit 2 invalid input or usage, 3 infeasible (with the
-explanation), 4 no solution or solver failure; `--debug` shows tracebacks.
+explanation), 4 no solution or solver failure; `--debug` shows tracebacks. Ctrl-C while a
+command solves stops the solve and keeps its plan (`interruptible`); user data reaches the
+console literally (`console`, `rich.markup.escape`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import json
 import math
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,14 +29,80 @@ from typing import Any
 import click
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from horizon.optimizer.data.loader import ReadLimits, limits
 from horizon.optimizer.errors import HorizonError
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.result import SolveOptions
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_ABORTED = 0, 2, 3, 4, 130
+INTERRUPTED = "interrupted by the user"
 
-err_console = Console(stderr=True, highlight=False)
+
+def console(**kwargs: Any) -> Console:
+    """A rich console that prints user data literally: no emoji codes, no highlighting
+    (ids and messages go through `escape` before any markup)."""
+    return Console(highlight=False, emoji=False, **kwargs)
+
+
+err_console = console(stderr=True)
+
+
+class Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM while a command works: the first asks the solve to stop
+    through `MONITOR` (HiGHS ends its run as at a time limit, the best plan kept); a second
+    ends the process at once (exit 130), without a traceback."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def handle(self, signum: int, _frame: object) -> None:
+        self.count += 1
+        if self.count == 1:
+            MONITOR.request_stop(INTERRUPTED)
+            with contextlib.suppress(Exception):
+                name = signal.Signals(signum).name
+                sys.stderr.write(f"\n{name}: stopping, the best plan is kept (again to quit at once)\n")
+                sys.stderr.flush()
+            return
+        for child in multiprocessing.active_children():
+            with contextlib.suppress(Exception):
+                child.terminate()
+        with contextlib.suppress(Exception):
+            sys.stderr.write("\nquit\n")
+            sys.stderr.flush()
+        os._exit(EXIT_ABORTED)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.count > 0
+
+
+INTERRUPTS = Interrupts()
+
+
+@contextmanager
+def interruptible() -> Iterator[Interrupts]:
+    """SIGINT and SIGTERM go to `INTERRUPTS` for the block (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield INTERRUPTS
+        return
+    INTERRUPTS.count = 0
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in saved:
+        signal.signal(sig, INTERRUPTS.handle)
+    try:
+        yield INTERRUPTS
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def interrupted() -> bool:
+    """Whether the user asked the command to stop (Ctrl-C or SIGTERM)."""
+    return INTERRUPTS.interrupted or MONITOR.reason == INTERRUPTED
 
 
 def mpi_rank() -> int:
@@ -52,7 +124,7 @@ def _fail(exc: HorizonError, debug: bool, as_json: bool = False) -> None:
     if as_json:
         kind = {EXIT_INPUT: "invalid", EXIT_INFEASIBLE: "infeasible"}.get(exc.exit_code, "error")
         click.echo(json.dumps({"status": kind, "errors": exc.messages, "message": exc.headline}, indent=2))
-    err_console.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(exc.render())}", markup=True, soft_wrap=True)
     sys.exit(exc.exit_code)
 
 
@@ -64,26 +136,68 @@ def _abort_other_ranks(code: int) -> None:
         mpi.COMM_WORLD.Abort(code)
 
 
-def run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False) -> Any:
+def run(ctx: click.Context, fn: Callable[[], Any], *, as_json: bool = False, solving: bool = False) -> Any:
     """Run a command's work: a `HorizonError` becomes its message and exit code, anything
-    else a one-line internal error (exit 4), never a traceback without ``--debug``."""
+    else a one-line internal error (exit 4), never a traceback without ``--debug``.
+    `solving`: Ctrl-C and SIGTERM stop the solve and keep its plan (`interruptible`); other
+    commands keep Python's default (Ctrl-C ends them)."""
     root = ctx.find_root()
     debug = bool(root.obj.get("debug", False)) if isinstance(root.obj, dict) else False
     try:
-        return fn()
+        with interruptible() if solving else contextlib.nullcontext(), MONITOR.run(), limits(_read_limits(ctx)):
+            return fn()  # a fresh monitor above: no stop request left from before
     except HorizonError as exc:
         _fail(exc, debug, as_json)
+    except KeyboardInterrupt:  # a signal handler other than ours (e.g. under a debugger)
+        if debug:
+            raise
+        err_console.print(f"[bold red]error:[/] {INTERRUPTED}")
+        sys.exit(EXIT_ABORTED)
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback without --debug
         if debug:
             raise
         rank = mpi_rank()
         where = f" (rank {rank})" if rank else ""
-        err_console.print(f"[bold red]internal error{where}:[/] {type(exc).__name__}: {exc} (run with --debug for details)")
+        text = escape(f"{type(exc).__name__}: {exc}")
+        err_console.print(f"[bold red]internal error{where}:[/] {text} (run with --debug for details)")
         _abort_other_ranks(EXIT_SOLVER)
         sys.exit(EXIT_SOLVER)
 
 
 # --- shared options -------------------------------------------------------------------------
+def _read_limits(ctx: click.Context) -> ReadLimits:
+    """The loader's limits from `input_options` (the defaults for commands without them)."""
+    values = ctx.meta.get("horizon.read_limits")
+    return values if isinstance(values, ReadLimits) else ReadLimits()
+
+
+def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--max-input-mb`` and ``--allow-outside-tables`` of every command that loads an
+    instance, kept in the click context for `run` (the command never sees them)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        mb, outside = kwargs.pop("max_input_mb"), kwargs.pop("allow_outside_tables")
+        click.get_current_context().meta["horizon.read_limits"] = ReadLimits(
+            max_bytes=int(mb * 1024 * 1024), outside_tables=bool(outside)
+        )
+        return f(*args, **kwargs)
+
+    wrapper = click.option(
+        "--allow-outside-tables",
+        is_flag=True,
+        help="Read CSV tables outside the instance's folder (by default a table must be a file in its folder or below).",
+    )(wrapper)
+    wrapper = click.option(
+        "--max-input-mb",
+        type=click.FloatRange(min=0, min_open=True),
+        default=ReadLimits().max_bytes / (1024 * 1024),
+        show_default=True,
+        help="Largest instance file or CSV table read, in MB.",
+    )(wrapper)
+    return wrapper
+
+
 SOLVER_PARAMS = ("solver", "time_limit", "mip_gap", "threads", "seed", "verbose", "log_file")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from horizon.optimizer.commands.common import err_console, run
 from horizon.optimizer.data.orlib import read_cap, read_pmed
@@ -20,7 +21,7 @@ def import_() -> None:
 
 def _write_spec(spec: InstanceSpec, out: Path, csv_threshold: int) -> None:
     written = write_instance(spec, out, csv_threshold=csv_threshold)
-    err_console.print(f"written: {', '.join(str(p) for p in written)}")
+    err_console.print(escape(f"written: {', '.join(str(p) for p in written)}"))
 
 
 @import_.command("orlib-cap")

@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from horizon.models.policies import POLICIES
 from horizon.optimizer.commands.common import (
+    INTERRUPTED,
+    console,
     csv_text,
     dumps,
     err_console,
+    input_options,
     instance_argument,
     num,
     progress,
@@ -86,6 +89,7 @@ MONEY_ROWS = ("total cost", "cost: ", "savings vs dedicated")
     help="Write DIR/<policy>/ solution directories (for plot and report).",
 )
 @solver_options(" per solve")
+@input_options
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -136,14 +140,14 @@ def compare(
             _save_comparison(comp, save_solutions)
         return comp
 
-    comp = run(ctx, work, as_json=as_json)
+    comp = run(ctx, work, as_json=as_json, solving=True)
     if as_json:
         click.echo(dumps(comp.to_dict()))
     else:
         _print_comparison(comp)
         for p in (csv_path, plot_path, save_solutions):
             if p is not None:
-                err_console.print(f"written: {p}")
+                err_console.print(escape(f"written: {p}"))
     if not any(o.ok for o in comp.outcomes):
         sys.exit(3)
 
@@ -161,9 +165,9 @@ def _save_comparison(comp: Any, folder: Path) -> None:
 
 
 def _print_comparison(comp: Any) -> None:
-    console = Console(highlight=False)
+    out = console()
     pols = [o.policy for o in comp.outcomes]
-    t = Table(title=f"{comp.base.name}: pooling policies", title_justify="left")
+    t = Table(title=f"{escape(comp.base.name)}: pooling policies", title_justify="left")
     t.add_column("")
     for p in pols:
         t.add_column(p, justify="right")
@@ -173,29 +177,35 @@ def _print_comparison(comp: Any) -> None:
             notes = [(p, v) for p, v in zip(pols, vals) if v]
             continue
         if label == "open hubs":
-            t.add_row(label, *[v or "—" for v in vals])
+            t.add_row(label, *[escape(v) if v else "—" for v in vals])
             continue
         money = label.startswith(MONEY_ROWS) and "%" not in label
         if label == "gap":
             cells = ["—" if v is None else "0%" if v < 1e-9 else f"{100 * v:.3g}%" for v in vals]
         elif label.endswith("(%)"):
             cells = ["—" if v is None else f"{v:.1f}" for v in vals]
+        elif label == "status":
+            cells = [
+                f"{v} (interrupted)" if INTERRUPTED in (n or "") else str(v) for v, n in zip(vals, dict(comp.table())["note"])
+            ]
         else:
-            cells = [num(v, money) for v in vals]
+            cells = [escape(num(v, money)) for v in vals]
         style = "bold" if label in ("status", "total cost") else None
         t.add_row(label, *cells, style=style)
-    console.print(t)
+    out.print(t)
     s = comp.settings
+    if s.get("not_solved"):
+        out.print(f"[yellow]{INTERRUPTED}[/]: not solved: {escape(', '.join(s['not_solved']))}")
     if s.get("mission_hubs_added"):
-        console.print(
+        out.print(
             f"mission hubs added for a fair comparison: {len(s['mission_hubs_added'])} "
             f"(fixed cost {s['mission_hub_fixed_cost']:,.0f} each); existing hubs "
             + ("kept open" if s.get("keep_existing") else "relaxed to candidates")
         )
     for p, note in notes:
-        console.print(f"[bold]{p}[/]:", soft_wrap=True)
+        out.print(f"[bold]{p}[/]:", soft_wrap=True)
         for reason in note.split("; "):
-            console.print(f"  - {reason}", soft_wrap=True, markup=False)
+            out.print(f"  - {reason}", soft_wrap=True, markup=False)
 
 
 # --- sweep --------------------------------------------------------------------------------
@@ -232,6 +242,7 @@ def _parse_values(values: str | None, start: float | None, stop: float | None, s
 @click.option("--json", "as_json", is_flag=True, help="Print the points as JSON on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @solver_options(" per solve")
+@input_options
 @click.pass_context
 def sweep(
     ctx: click.Context,
@@ -268,7 +279,7 @@ def sweep(
         plot_sweep(result, out / "sweep.png")
         return result
 
-    result = run(ctx, work, as_json=as_json)
+    result = run(ctx, work, as_json=as_json, solving=True)
     rows = result.rows()
     if as_json:
         click.echo(
@@ -286,8 +297,8 @@ def sweep(
             )
         )
     else:
-        console = Console(highlight=False)
-        t = Table(title=f"{result.instance.name}: sweep of {param}", title_justify="left")
+        shown = console()
+        t = Table(title=f"{escape(result.instance.name)}: sweep of {escape(param)}", title_justify="left")
         cols = ["value", "status", "total_cost", "annual_cost", "coverage_pct", "mean_response_hours", "hubs_used", "pareto"]
         heads = ["value", "status", "total cost", "fixed + holding", "met in time (%)", "mean resp. (h)", "hubs", "Pareto"]
         for c, h in zip(cols, heads):
@@ -295,12 +306,14 @@ def sweep(
         for r in rows:
             cells = [num(r[c], money=c in ("total_cost", "annual_cost")) for c in cols]
             cells[0] = f"{r['value']:,.0f}" if param == "budget" else f"{r['value']:g}"
-            t.add_row(*cells)
-        console.print(t)
+            if INTERRUPTED in (r.get("note") or ""):
+                cells[1] += " (interrupted)"
+            t.add_row(*[escape(c) for c in cells])
+        shown.print(t)
         for n in result.notes:
-            console.print(f"note: {n}")
+            shown.print(f"note: {escape(n)}")
         built = "model built once" if result.builds == 1 else f"model built {result.builds} times"
-        console.print(f"{built}, solved {result.solves} time(s); written: {out / 'sweep.csv'}, {out / 'sweep.png'}")
+        shown.print(escape(f"{built}, solved {result.solves} time(s); written: {out / 'sweep.csv'}, {out / 'sweep.png'}"))
     if not any(r["status"] in ("optimal", "feasible") for r in rows):
         sys.exit(3)
 
@@ -316,6 +329,7 @@ def sweep(
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @solver_options(" per solve")
+@input_options
 @click.pass_context
 def marginal(
     ctx: click.Context,
@@ -358,7 +372,7 @@ def marginal(
             write_text(csv_path, csv_text(header, [[r[h] for h in header] for r in rows]))
         return res
 
-    res = run(ctx, work, as_json=as_json)
+    res = run(ctx, work, as_json=as_json, solving=True)
     if as_json:
         click.echo(
             dumps(
@@ -372,11 +386,11 @@ def marginal(
             )
         )
         return
-    console = Console(highlight=False)
+    shown = console()
     b = res.baseline
-    console.print(
-        f"[bold]{res.instance.name}[/]: baseline {b['status']}, total cost {b['total_cost']:,.0f}, "
-        f"demand met in time {b['coverage_pct']:.1f} %, hubs {' '.join(b['open_hubs'])}"
+    shown.print(
+        f"[bold]{escape(res.instance.name)}[/]: baseline {b['status']}, total cost {b['total_cost']:,.0f}, "
+        f"demand met in time {b['coverage_pct']:.1f} %, hubs {escape(' '.join(b['open_hubs']))}"
     )
     t = Table(title="Marginal values (re-solved)", title_justify="left")
     for h in ("item", "change", "status", "total cost", "Δ cost", "met in time (%)", "Δ (pp)", "what changes"):
@@ -385,8 +399,8 @@ def marginal(
         dc = "—" if r.delta_cost is None else f"{r.delta_cost:+,.0f}"
         dp = "—" if r.delta_coverage_pp is None else f"{r.delta_coverage_pp:+.1f}"
         cov = "—" if r.coverage_pct is None else f"{r.coverage_pct:.1f}"
-        t.add_row(r.item, r.change, r.status, num(r.total_cost, True), dc, cov, dp, r.detail)
-    console.print(t)
+        t.add_row(*[escape(c) for c in (r.item, r.change, r.status, num(r.total_cost, True), dc, cov, dp, r.detail)])
+    shown.print(t)
     rank = [r for r in res.ranking() if (r.delta_cost or 0) < -1e-6 or (r.delta_coverage_pp or 0) > 1e-9]
     if rank:
 
@@ -394,11 +408,11 @@ def marginal(
             saving = f"{r.delta_cost:+,.0f}" + (f", {r.delta_coverage_pp:+.1f} pp met in time" if r.delta_coverage_pp else "")
             return f"{r.item[6:]}" + (f" from {r.contributor}" if r.contributor else "") + f" ({saving})"
 
-        console.print("Ask contributors first for: " + ", ".join(what(r) for r in rank))
+        shown.print("Ask contributors first for: " + escape(", ".join(what(r) for r in rank)))
     else:
-        console.print("No single extra unit of the types valued lowers the cost or raises coverage.")
+        shown.print("No single extra unit of the types valued lowers the cost or raises coverage.")
     if csv_path is not None:
-        err_console.print(f"written: {csv_path}")
+        err_console.print(escape(f"written: {csv_path}"))
 
 
 # --- plot and report ----------------------------------------------------------------------
@@ -445,7 +459,7 @@ def plot(
         return plot_histogram(inst, sol, out, size=size, dpi=dpi)
 
     path = run(ctx, work)
-    err_console.print(f"written: {path}")
+    err_console.print(escape(f"written: {path}"))
 
 
 @click.command()
@@ -477,7 +491,7 @@ def report(ctx: click.Context, solution_dir: Path, out: Path, scenario: str | No
         return write_report(inst, sol, out, scenario=scenario, info=planning_info(solution_dir))
 
     paths = run(ctx, work)
-    err_console.print("written: " + ", ".join(str(p) for p in paths))
+    err_console.print(escape("written: " + ", ".join(str(p) for p in paths)))
 
 
 COMMANDS = (compare, sweep, marginal, plot, report)

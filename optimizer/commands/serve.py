@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from horizon.optimizer.commands.common import err_console, run
 from horizon.optimizer.errors import InputError
@@ -31,13 +32,13 @@ def serve(ctx: click.Context, instance: Path | None, port: int, host: str) -> No
 
     def go() -> None:
         if run_server is None:
-            # "\\[": the message is printed with rich markup, where "[serve]" would read as a tag
-            raise InputError(f"horizon serve needs the 'serve' extra ({MISSING} is missing): pip install 'horizon\\[serve]'")
+            # errors are printed literally (markup escaped by the error wrapper)
+            raise InputError(f"horizon serve needs the 'serve' extra ({MISSING} is missing): pip install 'horizon[serve]'")
         if instance is not None and not instance.exists():
             raise InputError(f"{instance}: no such file")
         if not is_loopback(host):
             err_console.print(
-                f"[bold yellow]warning:[/] listening on {host}: the workspace has no login, so anyone who can reach "
+                f"[bold yellow]warning:[/] listening on {escape(host)}: the workspace has no login, so anyone who can reach "
                 "this address can open and solve instances and read the files it serves",
                 soft_wrap=True,
             )

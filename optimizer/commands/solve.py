@@ -12,13 +12,23 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from horizon.optimizer.commands.common import check_writable, instance_argument, money, run, solver_options
+from horizon.optimizer.commands.common import (
+    INTERRUPTED,
+    check_writable,
+    console,
+    input_options,
+    instance_argument,
+    interrupted,
+    money,
+    run,
+    solver_options,
+)
 from horizon.optimizer.data.loader import instance_json_schema
 from horizon.optimizer.data.schema import Classic
-from horizon.optimizer.errors import InputError
+from horizon.optimizer.errors import InputError, SolverError
 from horizon.optimizer.pipeline import prepare, require_plan
 from horizon.optimizer.pipeline import solve as run_solve
 from horizon.optimizer.planning.ph import PHOptions, available, solve_ph
@@ -71,6 +81,7 @@ from horizon.optimizer.solve.result import SolveOptions
 @click.option("--ph-improve-time-limit", type=click.FloatRange(min=0), help="PH: seconds per candidate for the local search.")
 @click.option("--ph-no-lp", is_flag=True, help="PH alone: no extensive-form LP relaxation (bound and incumbent start).")
 @solver_options()
+@input_options
 @click.pass_context
 def solve(
     ctx: click.Context,
@@ -122,7 +133,12 @@ def solve(
                 verbose=options.verbose,
             )
             return _solve_ph(instance, options, ph_options, chosen)
-        solution = require_plan(run_solve(instance, options, classic=chosen))
+        solution = run_solve(instance, options, classic=chosen)
+        if interrupted():
+            if not solution.ok:
+                raise SolverError(f"no solution: {INTERRUPTED} before any plan was found ({solution.message})")
+            solution = replace(solution, message=f"{INTERRUPTED}; " + solution.message.replace("Interrupted by user", "stopped"))
+        solution = require_plan(solution)
         if out is not None:
             t0 = time.perf_counter()
             write_solution_dir(solution, out)
@@ -130,7 +146,7 @@ def solve(
             solution = solution.with_timings(replace(solution.timings, write=w, total=solution.timings.total + w))
         return solution
 
-    solution = run(ctx, work, as_json=as_json)
+    solution = run(ctx, work, as_json=as_json, solving=True)
     if solution is None:  # a non-zero MPI rank under --method ph: rank 0 prints and writes
         return
     if out is not None and method == "ph":
@@ -153,14 +169,15 @@ def _solve_ph(instance: Path | None, options: SolveOptions, ph_options: PHOption
 
 @click.command()
 @instance_argument
+@input_options
 @click.pass_context
 def validate(ctx: click.Context, instance: Path | None) -> None:
     """Check INSTANCE: schema, references, reachability and provable infeasibility."""
     prep = run(ctx, lambda: prepare(instance))
-    console = Console(highlight=False)
+    out = console()
     counts = ", ".join(f"{v} {k}" for k, v in prep.instance.summary().items())
-    console.print(f"[green]valid[/]: {prep.instance.source} — {counts}")
-    console.print(
+    out.print(f"[green]valid[/]: {escape(str(prep.instance.source))} — {counts}")
+    out.print(
         f"{len(prep.arcs)} eligible dispatch arcs; model has {prep.model.n_cols} variables and {prep.model.n_rows} constraints"
     )
 
@@ -183,24 +200,28 @@ def solvers(as_json: bool) -> None:
     for c in ("name", "available", "version", "reason / notes"):
         table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(str(r["name"]), "[green]yes[/]" if r["available"] else "[red]no[/]", str(r["version"]), str(r["reason"]))
-    Console(highlight=False).print(table)
+        cells = (escape(str(r["version"])), escape(str(r["reason"])))
+        table.add_row(escape(str(r["name"])), "[green]yes[/]" if r["available"] else "[red]no[/]", *cells)
+    console().print(table)
 
 
-def print_summary(solution: Solution, out: Path | None) -> None:
-    console = Console(highlight=False)
+def print_summary(solution: Solution, out_dir: Path | None) -> None:
+    out = console()
+    e = _literal
     gap = "—" if solution.gap is None else f"{100 * solution.gap:.4g}%"
     if solution.classic:
         shown = ", ".join(
             f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in solution.classic.items() if v is not None
         )
-        console.print(f"classic model: {shown}")
-    console.print(
-        f"[bold]{solution.instance}[/]: [green]{solution.status}[/]  objective {money(solution.objective)}"
-        f"  bound {money(solution.bound)}  gap {gap}  ({solution.solver} {solution.solver_version})"
+        out.print(f"classic model: {e(shown)}")
+    out.print(
+        f"[bold]{e(solution.instance)}[/]: [green]{solution.status}[/]  objective {money(solution.objective)}"
+        f"  bound {money(solution.bound)}  gap {gap}  ({e(solution.solver)} {e(solution.solver_version)})"
     )
+    if solution.message.startswith(INTERRUPTED):
+        out.print(f"[yellow]{INTERRUPTED}[/]: the best plan found so far is kept")
     t = solution.timings
-    console.print(
+    out.print(
         f"seconds: load {t.load:.2f}  network {t.network:.2f}  build {t.build:.2f}  solve {t.solve:.2f}  "
         f"write {t.write:.2f}  total {t.total:.2f}"
     )
@@ -208,15 +229,15 @@ def print_summary(solution: Solution, out: Path | None) -> None:
     costs.add_column("part")
     costs.add_column("cost", justify="right")
     for k, v in solution.costs.items():
-        costs.add_row(k, money(v))
-    console.print(costs)
-    console.print(f"Open hubs: {', '.join(solution.open_hubs) or 'none'}")
+        costs.add_row(e(k), money(v))
+    out.print(costs)
+    out.print(f"Open hubs: {e(', '.join(solution.open_hubs)) or 'none'}")
     st = Table(title="Stationing")
     for c in ("hub", "asset type", "units"):
         st.add_column(c, justify="right" if c == "units" else "left")
     for r in solution.stationing:
-        st.add_row(r["hub"], r["asset_type"], f"{r['units']:g}")
-    console.print(st)
+        st.add_row(e(r["hub"]), e(r["asset_type"]), f"{r['units']:g}")
+    out.print(st)
     dt = Table(title="Dispatch per scenario")
     by = any(r.get("contributor") for r in solution.dispatch)
     for c in ("scenario", "hub", "mission", "type", "route", *(("contributor",) if by else ()), "units", "hours", "deadline"):
@@ -224,39 +245,45 @@ def print_summary(solution: Solution, out: Path | None) -> None:
     for r in solution.dispatch:
         dl = "—" if r["deadline_hours"] is None else f"{r['deadline_hours']:g}"
         route = r["route"] + (f" (lift {r['lift_hub']})" if r.get("lift_hub") not in (None, r["hub"]) else "")
-        extra = (r.get("contributor") or "",) if by else ()
+        extra = (e(r.get("contributor") or ""),) if by else ()
         dt.add_row(
-            r["scenario"],
-            r["hub"],
-            r["mission"],
-            r["asset_type"],
-            route,
+            e(r["scenario"]),
+            e(r["hub"]),
+            e(r["mission"]),
+            e(r["asset_type"]),
+            e(route),
             *extra,
             f"{r['units']:g}",
             f"{r['response_hours']:.1f}",
             dl,
         )
-    console.print(dt)
+    out.print(dt)
     if solution.contributions:
         ct = Table(title="Units per contributor")
         for c in ("contributor", "hub", "asset type", "units"):
             ct.add_column(c, justify="right" if c == "units" else "left")
         for r in solution.contributions:
-            ct.add_row(r["contributor"], r["hub"], r["asset_type"], f"{r['units']:g}")
-        console.print(ct)
+            ct.add_row(e(r["contributor"]), e(r["hub"]), e(r["asset_type"]), f"{r['units']:g}")
+        out.print(ct)
     if solution.service_levels:
         sl = Table(title="Service levels (tiered demands)")
         for c in ("scenario", "tier", "units due", "within", "share"):
             sl.add_column(c, justify="left" if c in ("scenario", "tier") else "right")
         for r in solution.service_levels:
-            sl.add_row(r["scenario"], r["tier"], f"{r['units_due']:g}", f"{r['units_within']:g}", f"{100 * r['share']:.0f}%")
-        console.print(sl)
+            share = f"{100 * r['share']:.0f}%"
+            sl.add_row(e(r["scenario"]), e(r["tier"]), f"{r['units_due']:g}", f"{r['units_within']:g}", share)
+        out.print(sl)
     if solution.unmet:
         ut = Table(title="Unmet within deadline (penalised)")
         for c in ("scenario", "mission", "type", "units"):
             ut.add_column(c)
         for r in solution.unmet:
-            ut.add_row(r["scenario"], r["mission"], r["asset_type"], f"{r['units']:g}")
-        console.print(ut)
-    if out is not None:
-        console.print(f"written: {out}/solution.json and CSV tables")
+            ut.add_row(e(r["scenario"]), e(r["mission"]), e(r["asset_type"]), f"{r['units']:g}")
+        out.print(ut)
+    if out_dir is not None:
+        out.print(f"written: {e(out_dir)}/solution.json and CSV tables")
+
+
+def _literal(x: object) -> str:
+    """User data for a rich console: printed as written (ids like '[/]' or ':warning:')."""
+    return escape(str(x))

@@ -6,11 +6,16 @@ field or row, so a user fixes a file in one pass instead of one error per run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
+import io
 import json
+import os
+import stat
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,6 +43,95 @@ from horizon.optimizer.data.validate import cross_check
 from horizon.optimizer.errors import InputError
 
 DEFAULT_INSTANCE = "un-2009.yaml"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What the loader accepts from a file: at most `max_bytes` per file (instance or CSV
+    table; never more than that plus one byte is read), values nested at most `max_depth`
+    deep, YAML aliases expanding to at most `ALIAS_GROWTH` times the document's own values,
+    and CSV tables only inside the instance's folder unless `outside_tables`."""
+
+    max_bytes: int = 200 * 1024 * 1024
+    max_depth: int = 32
+    outside_tables: bool = False
+
+
+ALIAS_GROWTH = 10  # expanded values per value written, beyond `ALIAS_SLACK`
+ALIAS_SLACK = 100_000
+_LIMITS: list[ReadLimits] = [ReadLimits()]
+
+
+def read_limits() -> ReadLimits:
+    """The limits in force (set by `limits`; the defaults otherwise)."""
+    return _LIMITS[-1]
+
+
+@contextlib.contextmanager
+def limits(value: ReadLimits) -> Iterator[ReadLimits]:
+    """Load with `value` as the limits for the block (a command's --max-input-mb)."""
+    _LIMITS.append(value)
+    try:
+        yield value
+    finally:
+        _LIMITS.pop()
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB"
+
+
+def read_bounded(path: Path, what: str, *, regular: bool = False) -> bytes:
+    """The bytes of `path`, reading at most the size limit plus one byte (a device such as
+    /dev/zero fails at once when `regular`, and after the limit otherwise)."""
+    limit = read_limits().max_bytes
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if regular and not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: {what} must be a regular file")
+        if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+            raise InputError(f"{path}: {what} is {_megabytes(st.st_size)}, above the {_megabytes(limit)} limit (--max-input-mb)")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{path}: {what} is larger than the {_megabytes(limit)} limit (--max-input-mb)")
+    return data
+
+
+def _shape(data: object) -> tuple[int, int]:
+    """(depth, values) of a parsed document with YAML aliases expanded, without recursion:
+    shared values are counted once per reference but walked once."""
+    memo: dict[int, tuple[int, int]] = {}
+    stack: list[tuple[object, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, dict | list) or (id(node) in memo and not done):
+            continue
+        children = list(node.values()) if isinstance(node, dict) else node
+        if not done:
+            memo[id(node)] = (0, 0)  # a placeholder: a cycle (YAML `&a [*a]`) counts once
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if isinstance(c, dict | list) and id(c) not in memo)
+            continue
+        depth, count = 0, 1
+        for c in children:
+            d, n = memo.get(id(c), (0, 1)) if isinstance(c, dict | list) else (0, 1)
+            depth, count = max(depth, d), count + n
+        memo[id(node)] = (depth + 1, count)
+    return memo.get(id(data), (0, 1))
+
+
+def _unique_values(data: object) -> int:
+    seen: set[int] = set()
+    stack, count = [data], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict | list):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.extend(node.values() if isinstance(node, dict) else node)
+    return count
 
 
 def default_instance_path() -> Path:
@@ -123,7 +217,10 @@ def read_document(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not an instance file")
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bounded(path, "the instance file")
+        if b"\0" in raw:
+            raise InputError(f"{path}: a binary file, not a YAML or JSON instance")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read file ({exc})") from exc
     if not text.strip():
@@ -144,6 +241,13 @@ def read_document(path: Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(f"{path}: YAML syntax error{where}: {problem}") from exc
+    except (RecursionError, MemoryError):
+        raise InputError(f"{path}: values nested too deeply (at most {read_limits().max_depth} levels)") from None
+    depth, expanded = _shape(data)
+    if depth > read_limits().max_depth:
+        raise InputError(f"{path}: values nested {depth} levels deep (at most {read_limits().max_depth})")
+    if expanded > ALIAS_SLACK and expanded > ALIAS_GROWTH * _unique_values(data):
+        raise InputError(f"{path}: YAML aliases expand to {expanded:,} values, far more than the file holds (an alias bomb?)")
     if data is None:
         raise InputError(f"{path}: file has no content (only comments or blank lines)")
     if not isinstance(data, dict):
@@ -167,18 +271,38 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def _table_path(table: str, ref: str, path: Path) -> Path:
+    """Where the CSV table `ref` of the instance `path` is: a regular file inside the
+    instance's folder (anywhere, with `ReadLimits.outside_tables`). An `InputError` names
+    the path only: nothing of a file that fails this check is read."""
+    if "\0" in ref:
+        raise InputError(f"{path.name}: {table}: {ref!r} is not a usable CSV file name")
+    folder = path.parent.resolve()
+    csv_path = (folder / ref).resolve()
+    if not read_limits().outside_tables and not csv_path.is_relative_to(folder):
+        raise InputError(
+            f"{path.name}: {table}: CSV table '{ref}' is outside the instance's folder {folder} "
+            "(use --allow-outside-tables to read it)"
+        )
+    if not csv_path.exists():
+        raise InputError(f"{csv_path.name}: CSV file for {table} not found (looked for {csv_path})")
+    if csv_path.is_dir():
+        raise InputError(f"{table}: '{csv_path}' is a directory, not a CSV file")
+    if not csv_path.is_file():
+        raise InputError(f"{table}: '{csv_path}' is not a regular file")
+    return csv_path
+
+
 def _read_csv_table(table: str, csv_path: Path, errors: list[str]) -> list[dict[str, Any]]:
     """Rows of a CSV table; empty cells are omitted so that defaults apply."""
     model = CSV_TABLES[table]
-    if not csv_path.exists():
-        errors.append(f"{csv_path.name}: CSV file for {table} not found (looked for {csv_path})")
-        return []
-    if csv_path.is_dir():
-        errors.append(f"{table}: '{csv_path}' is a directory, not a CSV file")
-        return []
     try:
+        raw = read_bounded(csv_path, f"the CSV table for {table}", regular=True)
+        if b"\0" in raw:
+            errors.append(f"{csv_path.name}: a binary file (NUL bytes), not a CSV table for {table}")
+            return []
         # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark before the header.
-        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+        with io.StringIO(raw.decode("utf-8-sig"), newline="") as fh:
             reader = csv.DictReader(fh)
             header = [h.strip() for h in (reader.fieldnames or [])]
             allowed = {f.alias or name for name, f in model.model_fields.items()}
@@ -204,6 +328,9 @@ def _read_csv_table(table: str, csv_path: Path, errors: list[str]) -> list[dict[
                     )
                 rows.append({k.strip(): v.strip() for k, v in row.items() if k is not None and v is not None and v.strip() != ""})
             return rows
+    except InputError as exc:
+        errors.extend(exc.messages)
+        return []
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         errors.append(f"{csv_path.name}: cannot read CSV ({exc})")
         return []
@@ -342,7 +469,12 @@ def parse_spec(data: dict[str, Any], path: Path) -> InstanceSpec:
         ref = data.get(table)
         if isinstance(ref, str):
             try:
-                csv_path = (path.parent / ref).resolve()
+                csv_path = _table_path(table, ref, path)
+            except InputError as exc:
+                errors.extend(exc.messages)
+                data[table] = []
+                incomplete[table] = None
+                continue
             except (OSError, ValueError) as exc:
                 errors.append(f"{path.name}: {table}: {ref!r} is not a usable CSV file name ({exc})")
                 data[table] = []

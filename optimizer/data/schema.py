@@ -8,8 +8,10 @@ several tables (references, duplicates, probabilities) live in `horizon.optimize
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, get_args
 
+import highspy
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Who may serve whom (see `horizon.models.policies`): any hub any mission, each mission itself,
@@ -17,8 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field
 Policy = Literal["pooled", "dedicated", "regional", "single-hub"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# HiGHS's infinity: a cost or bound at or above it is infinite to HiGHS (its options
+# infinite_cost and infinite_bound, 1e20 by default; `highspy.kHighsInf` where it is finite).
+HIGHS_INFINITY = float(highspy.kHighsInf) if math.isfinite(highspy.kHighsInf) else 1e20
+# The largest number a field takes: the square root of HiGHS's infinity, so that a product
+# of two fields (a rate times a distance, a cost times crises per year) stays finite for the
+# solver. The built model is checked too (`horizon.models.linear.check_numbers`).
+MAX_NUMBER = math.sqrt(HIGHS_INFINITY)
+MAX_COUNT = 1_000_000  # hub counts, p
+
+NonNeg = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)]
+Factor = Annotated[float, Field(ge=1.0, le=MAX_NUMBER, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 Ident = Annotated[str, Field(min_length=1)]
 
 
@@ -50,8 +64,8 @@ class Node(Record):
     kind: Ident = Field(description="mission, hub, airfield, port, ... Demands may only name missions.")
     name: str | None = None
     region: str | None = None
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
 
 
 class Link(Record):
@@ -72,7 +86,7 @@ class GreatCircle(Record):
     mode: Ident
     nodes: list[Ident] | Literal["all"] = "all"
     max_km: Positive | None = Field(None, description="Only pairs at most this far apart.")
-    detour_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    detour_factor: Factor = 1.0
 
 
 class Hub(Record):
@@ -102,9 +116,7 @@ class AssetType(Record):
     category: Literal["force", "helicopter", "airlift"]
     name: str | None = None
     holding_cost: NonNeg = Field(0.0, description="Annual cost per unit stationed.")
-    fleet_limit: Annotated[float, Field(ge=0)] | None = Field(
-        None, description="Units that exist or are pledged; none = unlimited."
-    )
+    fleet_limit: NonNeg | None = Field(None, description="Units that exist or are pledged; none = unlimited.")
     readiness_hours: NonNeg = Field(0.0, description="Notice-to-move, added to every response time.")
     modes: list[Ident] = Field(default_factory=list, description="Modes this type may move by.")
     space: NonNeg = Field(1.0, description="Hub space one unit takes.")
@@ -158,7 +170,7 @@ class SlowLinks(Record):
     source: Ident | None = Field(None, alias="from")
     target: Ident | None = Field(None, alias="to")
     mode: Ident | None = None
-    factor: Annotated[float, Field(ge=1.0)]
+    factor: Factor
 
 
 class Disruption(Record):
@@ -175,7 +187,7 @@ class Scenario(Record):
     id: Ident
     name: str | None = None
     description: str | None = None
-    probability: Annotated[float, Field(ge=0, le=1)] | None = None
+    probability: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     weight: NonNeg | None = None
     demands: list[Demand] = Field(default_factory=list)
     disruption: Disruption | None = Field(None, description="Links or nodes closed or slowed in this scenario.")
@@ -195,7 +207,7 @@ class Classic(Record):
     """Solve a classic location model on this instance (see README, 'Classic models')."""
 
     model: Literal["cflp", "uflp", "p_median", "lscp", "mclp", "p_center", "backup"]
-    p: Annotated[int, Field(ge=1)] | None = Field(None, description="Number of hubs (p-median, MCLP, p-center, backup).")
+    p: Annotated[Count, Field(ge=1)] | None = Field(None, description="Number of hubs (p-median, MCLP, p-center, backup).")
     radius: NonNeg | None = Field(
         None, description="Coverage radius in hours (LSCP, MCLP, backup); default: the demands' deadlines."
     )
@@ -209,13 +221,13 @@ class Classic(Record):
 class ServiceLevel(Record):
     """Tiered deadlines: a share of demand within the deadline, all of it within a longer one."""
 
-    share: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of units due within deadline_hours.")
+    share: Share = Field(description="Share of units due within deadline_hours.")
     final_deadline_hours: NonNeg | None = Field(
         None,
         description="Deadline for the rest (all units); without it or a factor, only demands "
         "with their own final_deadline_hours are tiered.",
     )
-    final_deadline_factor: Annotated[float, Field(ge=1)] | None = Field(
+    final_deadline_factor: Factor | None = Field(
         None, description="Or: the final deadline as a multiple of each demand's deadline."
     )
     scope: Literal["demand", "scenario"] = Field(
@@ -235,8 +247,8 @@ class Options(Record):
         "so that it is annual like fixed and holding costs.",
     )
     budget: NonNeg | None = Field(None, description="Cap on annual fixed + holding cost.")
-    min_hubs: Annotated[int, Field(ge=0)] | None = None
-    max_hubs: Annotated[int, Field(ge=0)] | None = None
+    min_hubs: Count | None = None
+    max_hubs: Count | None = None
     split_loads: bool = Field(
         False,
         description="A unit's loads may be split across the options of its hub (part by one lift type, "
@@ -248,7 +260,7 @@ class Options(Record):
         description="Cost per dispatched unit: the path cost over the network, the response hours "
         "(demand-weighted time, as in p-median), or none (pure coverage models).",
     )
-    max_share_per_arc: Annotated[float, Field(gt=0, le=1)] | None = Field(
+    max_share_per_arc: Share | None = Field(
         None,
         description="Most of a demand one hub may send (0.5: every demand is served by at least two hubs, "
         "as in backup coverage). Indivisible types round the cap down to whole units.",

@@ -52,12 +52,19 @@ from horizon.optimizer.pipeline import assemble, solve_prepared
 from horizon.optimizer.results.metrics import solution_metrics
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
 from horizon.optimizer.solve.adapters import solve_model
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.highs import configure, highs_bounds, new_highs, pass_model, run_highs
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 Progress = Callable[[int, int, str], None]
 
 BIG = 1e12  # placeholder right-hand side of rows whose bound every point sets explicitly
+
+
+def stopped() -> str | None:
+    """Why the user stopped the run (Ctrl-C: `MONITOR`), or None: a loop over points ends
+    there, keeping the points solved, the last one with the plan it had when stopped."""
+    return (MONITOR.reason or "stopped") if MONITOR.stop_requested() else None
 
 
 # --- metrics ------------------------------------------------------------------------------
@@ -98,6 +105,8 @@ def solve_policy(base: Instance, policy: str, options: SolveOptions | None = Non
     sol = sol.with_timings(Timings(solve=sol.timings.solve, total=time.perf_counter() - t0))
     if not sol.ok and sol.status != "infeasible":
         reasons = [f"no solution: solver status '{sol.status}' ({sol.message})"]
+    if stopped():
+        reasons = [*reasons, f"{stopped()}: the best plan found by then"]
     if sol.status == "infeasible":
         reasons = late_under_policy(inst, network, arcs, policy) or [
             f"the solver proved '{policy}' infeasible: every demand has an allowed hub in reach, so the binding "
@@ -199,7 +208,11 @@ def compare_policies(
     )
     base = Instance(spec=spec, source=instance.source)
     outcomes = []
+    skipped: list[str] = []
     for i, p in enumerate(dict.fromkeys(policies)):
+        if stopped():
+            skipped.append(p)
+            continue
         if progress:
             progress(i, len(policies), p)
         outcomes.append(solve_policy(base, p, options))
@@ -215,6 +228,8 @@ def compare_policies(
         "soft_penalty": soft_penalty,
         "fleet_limits": fleet_limits,
     }
+    if skipped:
+        settings["not_solved"] = skipped  # interrupted before these policies
     return Comparison(base=base, outcomes=outcomes, settings=settings)
 
 
@@ -422,6 +437,8 @@ def _deadline_points_rebuilt(
     points: list[SweepPoint] = []
     solves = 0
     for i, v in enumerate(values):
+        if stopped():
+            break
         if progress:
             progress(i, len(values), f"deadline-scale = {v:g}")
         t0 = time.perf_counter()
@@ -436,7 +453,8 @@ def _deadline_points_rebuilt(
         sol, _ = solve_prepared(assemble(inst, network, arcs), options)
         solves += 1
         if sol.ok:
-            points.append(SweepPoint(v, sol.status, solution_metrics(inst, sol), [], time.perf_counter() - t0))
+            why = [stopped()] if stopped() else []
+            points.append(SweepPoint(v, sol.status, solution_metrics(inst, sol), why, time.perf_counter() - t0))
         else:
             why = "the solver proved this point infeasible" if sol.status == "infeasible" else f"no solution ({sol.message})"
             points.append(SweepPoint(v, sol.status, {"status": sol.status}, [why], time.perf_counter() - t0))
@@ -502,6 +520,8 @@ def sweep(
         values = values or [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
         points, solves = _deadline_points_rebuilt(instance, values, options, progress)
         notes.append("tiered deadlines (service levels): the model is rebuilt for every point")
+        if stopped():
+            notes.append(f"{stopped()}: {len(values) - len(points)} of {len(values)} point(s) not solved")
         if progress:
             progress(len(values), len(values), "done")
         return _finish(instance, param, kind, None, soft, points, notes, builds=solves, solves=solves)
@@ -572,6 +592,9 @@ def sweep(
     points: list[SweepPoint] = []
     start: np.ndarray | None = model.idle_plan() if soft else None
     for i, v in enumerate(values):
+        if stopped():
+            notes.append(f"{stopped()}: {len(values) - i} of {len(values)} point(s) not solved")
+            break
         if progress:
             progress(i, len(values), f"{param} = {v:g}")
         t0 = time.perf_counter()
@@ -623,7 +646,7 @@ def sweep(
         if sol.ok:
             start = vals
             m = solution_metrics(instance, sol)
-            points.append(SweepPoint(v, sol.status, m, [], time.perf_counter() - t0))
+            points.append(SweepPoint(v, sol.status, m, [stopped()] if stopped() else [], time.perf_counter() - t0))
         else:
             why = "the solver proved this point infeasible" if sol.status == "infeasible" else f"no solution ({sol.message})"
             points.append(SweepPoint(v, sol.status, {"status": sol.status}, [why], time.perf_counter() - t0))
@@ -793,6 +816,9 @@ def marginal(
         relax: bool,
         contributor: str | None = None,
     ) -> None:
+        if stopped():
+            rows.append(MarginalRow(item, change, "not_solved", None, None, None, None, f"not solved: {stopped()}", contributor))
+            return
         sol, _, _ = model.solve(rows={**base_rows, **extra_rows}, cols=cols, start=vals0 if relax else None)
         if sol.ok:
             m = solution_metrics(instance, sol)
@@ -802,6 +828,8 @@ def marginal(
             du = {t: m["units"].get(t, 0.0) - base["units"].get(t, 0.0) for t in m["units"]}
             units = [f"{t} {d:+g}" for t, d in du.items() if abs(d) > 1e-9]
             detail = ", ".join(([f"hubs {' '.join(moved)}"] if moved else []) + units) or "same plan"
+            if stopped():
+                detail += f" ({stopped()}: the best plan found by then)"
             rows.append(
                 MarginalRow(
                     item,

@@ -54,7 +54,8 @@ from scipy.sparse.csgraph import connected_components
 from horizon.models.linear import LinearModel
 from horizon.models.stages import first_stage_columns
 from horizon.optimizer.errors import SolverError
-from horizon.optimizer.solve.highs import configure, new_highs, time_limit_for
+from horizon.optimizer.solve.events import MONITOR
+from horizon.optimizer.solve.highs import configure, new_highs, stoppable, time_limit_for
 from horizon.optimizer.solve.result import SolveOptions
 
 MIN_BLOCKS = 10  # fewer blocks: one HiGHS MIP over the extensive form does better
@@ -296,7 +297,8 @@ class HubsOnlyMaster:
             # had run as long as the time left (100 × 30 × 8 × 200, seed 1, 10 minutes: the
             # search gave up at 313 s)
             self.master.setOptionValue("time_limit", time_limit_for(self.master, limit, self.integral))
-            self.master.run()
+            with stoppable(self.master):
+                self.master.run()
             status = self.master.getModelStatus()
             if status in _ANSWERS:
                 break
@@ -318,6 +320,8 @@ class HubsOnlyMaster:
         while True:
             self.iteration += 1
             left = None if deadline is None else deadline - time.perf_counter()
+            if MONITOR.stop_requested():
+                return "stopped", -math.inf, upper, feasible
             if left is not None and left <= 0:
                 return "time", -math.inf, upper, feasible
             status, lower, v, theta = self._solve_master(left)
@@ -392,7 +396,7 @@ class HubsOnlyMaster:
         bound = -math.inf
         last: np.ndarray | None = None
         while True:
-            if tick is not None and tick():
+            if (tick is not None and tick()) or MONITOR.stop_requested():
                 return out("stopped", bound)
             left = None if deadline is None else deadline - time.perf_counter()
             if left is not None and left <= 0:

@@ -1,15 +1,17 @@
 """Two searches side by side, sharing plans and bounds (``--start concurrent``).
 
 HiGHS's branch and bound keeps one core busy (a 45 s solve of the 25-scenario model used
-48 s of CPU on this 2-core machine), and on large extensive forms the two starts are good
-at different things: the LP neighbourhood finds plans early, hubs first proves the better
-bound (docs/scale.md). So the calling process runs the default search (LP-neighbourhood
-start, then the full solve) and a second process runs hubs first (hubs-only relaxation,
-then the plan within its hubs, then the full solve), each on its own core. Through two
+48 s of CPU on this 2-core machine), and on large extensive forms hubs first proves far
+better bounds than branch and bound (docs/scale.md). So the calling process runs plain
+branch and bound (`FIRST_SEARCH`) and a second process runs hubs first (hubs-only
+relaxation, then the plan within its hubs, then the full solve), each on its own core.
+Plain branch and bound here, rather than the LP-neighbourhood start, makes the pair never
+worse than HiGHS alone on a time limit: the neighbourhood's LP and sub-MIP took most of a
+60 s limit at 120 scenarios and left a plan 4 % dearer (docs/lab/starts.md). Through two
 queues each streams to the other:
 
-* every plan it finds (feasible for the full model: the neighbourhood's, the fixed-hub
-  MIP's, the full solve's), which the other's full solve takes as an incumbent;
+* every plan it finds (feasible for the full model: the fixed-hub MIP's, the full
+  solve's), which the other's full solve takes as an incumbent;
 * every valid bound it proves (the hubs-only relaxation's, the full solve's), as each run
   ends.
 
@@ -28,10 +30,12 @@ search does not close sooner (docs/scale.md).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -39,19 +43,31 @@ from typing import Any
 import numpy as np
 
 from horizon.models.linear import LinearModel
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange, consistent
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
 from horizon.optimizer.solve.starts import START_AUTO_COLUMNS, single_search
 
 PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
 STOP_SECONDS = 30.0  # how long the second process is given to stop before it is terminated
+INTERRUPT_SECONDS = 0.5  # the same after Ctrl-C (`MONITOR`): what it sent by then is kept
+LIMIT_SECONDS = 0.25  # the same past the time limit
 FIRST_SEARCH = "none"  # this process's search on large models (see `solve_concurrent`)
 
 
-def _second_search(lm: LinearModel, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
-    """The second process: hubs first, then the full solve, streaming plans and bounds."""
+def _second_search(lm: LinearModel | None, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
+    """The second process: hubs first, then the full solve, streaming plans and bounds.
+    Ctrl-C reaches the whole process group: this process ignores it (inherited from
+    `Peer.due`, and set here once more) and stops when the first process tells it to."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if lm is None:  # the model comes first on the queue (see `solve_concurrent`)
+        first = inbox.get()
+        if first[0] != "model":
+            return
+        lm = first[1]
     share = Exchange(inbox, outbox, options.mip_gap)
-    limit = None if options.time_limit is None else max(1.0, deadline - time.time())
+    limit = None if options.time_limit is None else max(0.1, deadline - time.time())
     try:
         result, values = single_search(lm, replace(options, start="hubs-first", time_limit=limit), share)
     except KeyboardInterrupt:
@@ -78,10 +94,17 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     worker_options = replace(options, verbose=False, log_file=None, write_model=None)
     peer = Peer(
         ctx.Process(
-            target=_second_search, args=(lm, worker_options, to_peer, from_peer, deadline), daemon=True, name="horizon-hubs-first"
+            target=_second_search,
+            args=(None, worker_options, to_peer, from_peer, deadline),
+            daemon=True,
+            name="horizon-hubs-first",
         ),
         time.monotonic() + max(0.0, float(options.second_after)),
     )
+    # The model goes through the queue (its feeder thread), not as the process's argument: a
+    # spawned process reads its arguments only once its interpreter has started, and a large
+    # model written to that pipe kept this search waiting (3 s on a loaded 2-core machine)
+    peer.on_start = lambda: to_peer.put(("model", lm))
     share = Exchange(from_peer, to_peer, options.mip_gap)
     share.peer_gone = lambda: peer.started and not peer.process.is_alive()
     if lm.n_cols >= START_AUTO_COLUMNS:
@@ -96,7 +119,12 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     finally:
         share.on_poll = None
         if peer.started:
-            _stop(peer.process, share, wait=not proven)
+            grace = 0.0 if proven else STOP_SECONDS
+            if MONITOR.stop_requested():
+                grace = min(grace, INTERRUPT_SECONDS)
+            elif options.time_limit is not None:
+                grace = min(grace, max(0.0, deadline - time.time()) + LIMIT_SECONDS)
+            _stop(peer.process, share, grace)
         for q in (to_peer, from_peer):
             q.close()
             q.cancel_join_thread()
@@ -112,25 +140,42 @@ class Peer:
     def __init__(self, process: BaseProcess, at: float) -> None:
         self.process, self.at = process, at
         self.started = False
+        self.on_start: Callable[[], None] = lambda: None  # run once the process has started
 
     def due(self) -> None:
-        if not self.started and time.monotonic() >= self.at:
+        if not self.started and time.monotonic() >= self.at and not MONITOR.stop_requested():
             self.started = True
-            self.process.start()
+            with _sigint_ignored():  # the child inherits it from birth: no KeyboardInterrupt in its start-up
+                self.process.start()
+            self.on_start()
 
 
-def _stop(peer: BaseProcess, share: Exchange, wait: bool = True) -> None:
-    """Ask the peer to stop and read what it sends until it has gone (`wait`), or read what
-    it has sent and terminate it.
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored for the block, when this is the main thread (else left as it is)."""
+    try:
+        saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
+def _stop(peer: BaseProcess, share: Exchange, grace: float = STOP_SECONDS) -> None:
+    """Ask the peer to stop and read what it sends until it has gone, for `grace` seconds
+    at most; then read what it has sent and terminate it.
 
     Reading while waiting matters: a process exits only once its queue is flushed, and a
     process killed while writing leaves half a message that would block the reader. So
-    the peer is terminated only after `STOP_SECONDS` (at once without `wait`), and its
-    queue is not read after that.
+    the peer is terminated only after `grace` (`STOP_SECONDS`; 0 when this search proved
+    the result), and its queue is not read after that.
     """
     share.stop_peer()
-    share.poll(force=True)  # what it has sent so far (all that is read without `wait`)
-    end = time.monotonic() + (STOP_SECONDS if wait else 0.0)
+    share.poll(force=True)  # what it has sent so far (all that is read without a grace)
+    end = time.monotonic() + grace
     while peer.is_alive() and time.monotonic() < end:
         share.poll(force=True)
         peer.join(0.05)

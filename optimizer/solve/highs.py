@@ -184,8 +184,14 @@ def stoppable(h: highspy.Highs, mip: bool = False, report_bound: bool = False) -
 
 
 def run_highs(h: highspy.Highs, mip: bool) -> tuple[SolveResult, np.ndarray | None]:
-    """Run HiGHS on the model it holds; map its status; return the column values if any."""
+    """Run HiGHS on the model it holds; map its status; return the column values if any.
+    After a stop request (`MONITOR`) it does not start: no solution, "Interrupted by user"."""
     t1 = time.perf_counter()
+    if MONITOR.stop_requested():
+        result = SolveResult.of(
+            "no_solution", None, None, solver="highs", solver_version=highs_version(h), seconds=0.0, message="Interrupted by user"
+        )
+        return result, None
     limit = _option(h, "time_limit")
     adjusted = time_limit_for(h, limit, mip)
     shift = adjusted != limit

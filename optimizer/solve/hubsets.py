@@ -61,6 +61,7 @@ import numpy as np
 from horizon.models.linear import LinearModel
 from horizon.models.stages import hub_columns
 from horizon.optimizer.solve.benders import HubsOnlyMaster, Round, master_for
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange
 from horizon.optimizer.solve.highs import configure, highs_version, new_highs, pass_model, run_highs
 from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
@@ -220,7 +221,7 @@ class _Search:
         while True:
             self.tick(force=True)
             left = self.left()
-            if self.stopped or (left is not None and left <= 0.5):
+            if self.stopped or MONITOR.stop_requested() or (left is not None and left <= 0.5):
                 break
             if self.next_queued() and not helped:
                 self.local_sub(self.queue.pop(0)[0])
@@ -256,7 +257,7 @@ class _Search:
 
         def tick() -> bool:
             self.tick()
-            return self.stopped
+            return self.stopped or MONITOR.stop_requested()
 
         r = self.master.minimise(target, self.deadline, tick)
         self.rounds += 1
@@ -346,7 +347,8 @@ def serve(
     while True:
         share.poll(force=True)
         left = None if deadline is None else deadline - time.perf_counter()
-        if share.stopped or (left is not None and left <= 0.5) or share.done(best if math.isfinite(best) else None):
+        stop = share.stopped or MONITOR.stop_requested()
+        if stop or (left is not None and left <= 0.5) or share.done(best if math.isfinite(best) else None):
             break
         if not share.assignments:
             if share.peer_gone():

@@ -23,6 +23,7 @@ from horizon.models.stages import hub_columns
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.solve.benders import EARLY_GAP as BENDERS_EARLY_GAP
 from horizon.optimizer.solve.benders import master_for
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange
 from horizon.optimizer.solve.highs import (
     configure,
@@ -60,6 +61,10 @@ STARTS = ("auto", "lp-neighbourhood", "hubs-first", "concurrent", "none")
 
 
 HUBS_FIRST_MAX_GAP = 0.05  # a hubs-only relaxation stopped further from its bound: its hubs are not used
+
+# The least time a stage is given once the time limit is spent: it ends at HiGHS's first
+# check, keeping what it has (a full second each here overran a 2 s limit by 1.7 s)
+LAST_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,7 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
     if start.shared or (start.settled and start.values is not None and start.objective is not None):
         return _hub_set_search(lm, options, start, transfer, share)
     if options.time_limit is not None:
-        h.setOptionValue("time_limit", max(1.0, float(options.time_limit) - start.seconds))
+        h.setOptionValue("time_limit", max(LAST_SECONDS, float(options.time_limit) - start.seconds))
     if start.values is not None:
         set_start(h, start.values)
     serving = share is not None and share.serving
@@ -204,7 +209,7 @@ def _hub_set_search(
     """Hubs first's plan is the optimum within its hubs (or, `Start.shared`, the other
     process is solving for it): prove it over the other hub sets (`horizon.optimizer.solve.hubsets`)
     rather than by branch and bound on the full model."""
-    limit = None if options.time_limit is None else max(1.0, float(options.time_limit) - start.seconds)
+    limit = None if options.time_limit is None else max(LAST_SECONDS, float(options.time_limit) - start.seconds)
     result, values, note = hub_set_search(
         lm,
         replace(options, time_limit=limit),
@@ -325,7 +330,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         # the relaxation did not get far enough to trust its hubs (its root was not done in
         # time, at 400 scenarios with 5 minutes): the LP neighbourhood with the time left
         restore_options(h, options)
-        rest = None if limit is None else max(1.0, float(limit) - relaxed_s)
+        rest = None if limit is None else max(LAST_SECONDS, float(limit) - relaxed_s)
         nb = lp_neighbourhood_start(h, lm, replace(options, time_limit=rest))
         bounds = [b for b in (bound, nb.lp_bound) if b is not None]
         best = max(bounds) if bounds else None
@@ -346,7 +351,7 @@ def hubs_first_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, s
         share.send_note(note)
         return Start(None, None, bound, relaxed_s, note, candidates=(hubs, *others_met), shared=True, master=master)
     if limit is not None:
-        h.setOptionValue("time_limit", max(1.0, float(limit) - relaxed_s))
+        h.setOptionValue("time_limit", max(LAST_SECONDS, float(limit) - relaxed_s))
     h.changeColsBounds(len(ys), ys, hubs, hubs)
     if start_plan is not None:
         set_start(h, start_plan)
@@ -380,9 +385,9 @@ def _benders_relaxation(
 
     def stop() -> bool:
         if share is None:
-            return False
+            return MONITOR.stop_requested()
         share.poll()
-        return share.stopped
+        return share.stopped or MONITOR.stop_requested()
 
     r = master.minimise(deadline=deadline, tick=stop, seen=seen)
     x = None
