@@ -103,35 +103,27 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     """Load, check, build and solve an instance (the bundled default when `source` is None).
 
     A classic model (`classic`, or the instance's ``options.classic``) rewrites the instance
-<<<<<<< HEAD
     first (`horizon.models.classic`). p-median, UFLP and p-center are solved by site choice
     (`horizon.optimizer.classic`) unless the assignment form is asked for or needed; LSCP and
     MCLP drop dominated hubs (and implied LSCP demands) first.
-=======
-    first (`horizon.models.classic`); p-center solves a sequence of covering problems.
     A time limit counts from here: loading and building come out of the solver's share.
->>>>>>> main
     """
     t0 = time.perf_counter()
     instance, load_s = load(source)
     classic = classic or instance.options.classic
     if classic is None:
-<<<<<<< HEAD
-        return _with_load(solve_prepared(prepare(instance), options)[0], load_s)
+        prep = prepare(instance)
+        return _with_load(solve_prepared(prep, _time_left(options, t0))[0], load_s)
     options = options or SolveOptions()
     check_formulation(classic, options.solver)
     if classic.model in SITE_MODELS and classic.formulation != "assignment" and options.solver == "highs":
-        fast = solve_classic_sites(instance, classic, options)
+        fast = solve_classic_sites(instance, classic, _time_left(options, t0) or options)
         if fast is not None:
             return _with_load(fast, load_s)
     if classic.model in ("lscp", "mclp"):
-        reduced = solve_reduced(instance, classic, options)
+        reduced = solve_reduced(instance, classic, _time_left(options, t0) or options)
         if reduced is not None:
             return _with_load(reduced, load_s)
-=======
-        prep = prepare(instance)
-        return _with_load(solve_prepared(prep, _time_left(options, t0))[0], load_s)
->>>>>>> main
     if classic.model == "p_center":
         assert classic.p is not None
         t0 = time.perf_counter()
