@@ -53,6 +53,10 @@ STOP_SECONDS = 30.0  # how long the second process is given to stop before it is
 INTERRUPT_SECONDS = 0.5  # the same after Ctrl-C (`MONITOR`): what it sent by then is kept
 LIMIT_SECONDS = 0.25  # the same past the time limit
 FIRST_SEARCH = "none"  # this process's search on large models (see `solve_concurrent`)
+# Below this time limit this process keeps its branch and bound rather than serve the peer's
+# hub-set search: at 120 scenarios and 60 s, serving left a plan 18 % dearer than HiGHS
+# alone (docs/lab/starts.md); the 10-minute proofs at 200 scenarios need the help.
+HELP_MIN_SECONDS = 600.0
 
 
 def _second_search(lm: LinearModel | None, options: SolveOptions, inbox: Any, outbox: Any, deadline: float) -> None:
@@ -107,8 +111,10 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     peer.on_start = lambda: to_peer.put(("model", lm))
     share = Exchange(from_peer, to_peer, options.mip_gap)
     share.peer_gone = lambda: peer.started and not peer.process.is_alive()
-    if lm.n_cols >= START_AUTO_COLUMNS:
-        share.offer_help()  # the fixed-hub models of hubs first's hub-set search run here
+    if lm.n_cols >= START_AUTO_COLUMNS and (options.time_limit is None or options.time_limit >= HELP_MIN_SECONDS):
+        # the fixed-hub models of hubs first's hub-set search run here, in place of this
+        # process's branch and bound: worth it for a proof, not within a short limit
+        share.offer_help()
     peer.due()
     share.on_poll = peer.due
     proven = False  # a proof here leaves the peer nothing to add: no need to wait for its last words
