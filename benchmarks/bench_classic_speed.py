@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import cProfile
 import io
-import math
 import pstats
 import statistics
 import subprocess
@@ -58,6 +57,7 @@ from common import (  # noqa: E402
     page_head,
     work_folder,
 )
+from gen_orlib import write_cap_file, write_pmed_file  # noqa: E402
 
 from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
@@ -68,50 +68,6 @@ from horizon.optimizer.solve.result import SolveOptions
 from horizon.optimizer.solve.starts import pass_model  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "classic-speed.md"
-FIXED = (2000.0, 4000.0)  # fixed cost range of the generated cap file
-NEED = 10  # its capacity: total demand / NEED (at least NEED warehouses open)
-
-
-# --- OR-Library format writers ----------------------------------------------------------
-
-
-def _wrap(values: list[str], per_line: int = 7) -> list[str]:
-    return [" " + " ".join(values[i : i + per_line]) + " " for i in range(0, len(values), per_line)]
-
-
-def write_cap_file(path: Path, m: int, n: int, seed: int, fixed: tuple[float, float] = FIXED, need: int = NEED) -> float:
-    """A capa-style file (capacities written as 'capacity'); returns the capacity to give.
-
-    The capacity is the total demand / `need`, so at least `need` warehouses must open.
-    """
-    rng = np.random.default_rng(seed)
-    wh, cu = rng.uniform(0, 1, (m, 2)), rng.uniform(0, 1, (n, 2))
-    demand = rng.integers(5, 36, n)
-    f = np.round(rng.uniform(*fixed, m), 1)
-    dist = np.linalg.norm(cu[:, None, :] - wh[None, :, :], axis=2)  # n × m
-    cost = np.round(demand[:, None] * dist * 100, 3)
-    capacity = float(math.ceil(demand.sum() / need))
-    lines = [f" {m} {n}"] + [f" capacity {x:.1f}" for x in f]
-    for j in range(n):
-        lines.append(f" {demand[j]}")
-        lines += _wrap([f"{c:.3f}" for c in cost[j]])
-    path.write_text("\n".join(lines) + "\n", encoding="ascii")
-    return capacity
-
-
-def write_pmed_file(path: Path, n: int, e: int, p: int, seed: int) -> None:
-    """A pmed-style file: a random spanning tree, then random pairs (repeats allowed)."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n) + 1
-    edges = [(int(order[k]), int(order[rng.integers(0, k)])) for k in range(1, n)]
-    while len(edges) < e:
-        a, b = rng.integers(1, n + 1, 2)
-        if a != b:
-            edges.append((int(a), int(b)))
-    perm = rng.permutation(len(edges))
-    costs = rng.integers(1, 101, len(edges))
-    lines = [f" {n} {e} {p} "] + [f" {edges[k][0]} {edges[k][1]} {costs[i]} " for i, k in enumerate(perm)]
-    path.write_text("\n".join(lines) + "\n", encoding="ascii")
 
 
 # --- timing -----------------------------------------------------------------------------
@@ -220,6 +176,10 @@ def render(cases: list[Case], command: str, opts: SolveOptions, repeats: int, st
         "load · network · build · transfer (matrix into highspy) · highs (the HiGHS run) · readback.",
         "raw = a fresh `highspy.Highs()` reading the MPS of exactly the model horizon hands HiGHS",
         "(raw_read) and running it (raw_run). Target: total / raw ≤ 1.15.",
+        "",
+        "These are the reserve model's assignment form (`--formulation assignment`); the p-median's",
+        "site-choice formulations (levels, Benders), which `horizon solve --classic p-median` uses by",
+        "default, are compared in [classic-formulations.md](classic-formulations.md).",
         "",
     ]
     rows = [

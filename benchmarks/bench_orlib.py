@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when lo
 from common import ROOT, RTOL, arg_parser, command_line, machine_line, page_head, work_folder  # noqa: E402
 
 from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
+from horizon.optimizer.data.schema import Classic, InstanceSpec  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
 from horizon.optimizer.errors import HorizonError  # noqa: E402
 from horizon.optimizer.files import write_text  # noqa: E402
@@ -62,6 +63,7 @@ class Result:
     import_s: float = math.nan
     solve_s: float = math.nan
     error: str = ""
+    formulation: str = ""
 
     @property
     def match(self) -> bool | None:
@@ -120,7 +122,16 @@ def file_cases(args: argparse.Namespace, optima: dict | None) -> list[Case]:
     return cases
 
 
-def run_case(case: Case, opts: SolveOptions, workdir: Path) -> Result:
+def classic_of(case: Case, spec: InstanceSpec, formulation: str) -> Classic | None:
+    """pmed as `--classic p-median`, -uncap as `--classic uflp` (both take `formulation`)."""
+    if case.fmt == "pmed":
+        return Classic(model="p_median", p=spec.options.min_hubs, formulation=formulation)  # type: ignore[arg-type]
+    if case.uncapacitated:
+        return Classic(model="uflp", formulation=formulation)  # type: ignore[arg-type]
+    return None
+
+
+def run_case(case: Case, opts: SolveOptions, workdir: Path, formulation: str = "auto") -> Result:
     res = Result(case)
     out = workdir / f"{case.label}.yaml"
     try:
@@ -132,8 +143,9 @@ def run_case(case: Case, opts: SolveOptions, workdir: Path) -> Result:
         write_instance(spec, out, csv_threshold=CSV_THRESHOLD)
         t1 = time.perf_counter()
         res.import_s = t1 - t0
-        solution = solve(out, opts)
+        solution = solve(out, opts, classic=classic_of(case, spec, formulation))
         res.solve_s = time.perf_counter() - t1
+        res.formulation = (solution.classic or {}).get("formulation", "assignment")
     except HorizonError as exc:
         res.status, res.error = "error", exc.render()
         return res
@@ -149,7 +161,7 @@ def _num(x: float | None) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 1e-6 else f"{x:,.3f}"
 
 
-def render(results: list[Result], command: str, total_s: float, opts: SolveOptions) -> str:
+def render(results: list[Result], command: str, total_s: float, opts: SolveOptions, formulation: str) -> str:
     n_match = sum(r.match is True for r in results)
     n_bad = sum(r.match is False for r in results)
     lines = [
@@ -161,7 +173,8 @@ def render(results: list[Result], command: str, total_s: float, opts: SolveOptio
         + (f", {opts.threads} threads" if opts.threads else "")
         + ") → solution.",
         "cap is the capacitated problem with split sourcing; `-uncap` rows are the same file with",
-        "`--uncapacitated`; pmed is the p-median over shortest paths (last repeated edge wins).",
+        "`--uncapacitated`, solved as `--classic uflp`; pmed is `--classic p-median` over shortest paths",
+        f"(last repeated edge wins). Classic formulation asked for: `{formulation}` (column `formulation`: the one used).",
         f"`ours` matches `published` when they agree to a relative tolerance of {RTOL:g}.",
         "Seconds are wall clock in one process: `import` = read + write the instance files,",
         "`solve` = everything `horizon solve` does after start-up (load, network, build, HiGHS, read-back).",
@@ -170,14 +183,14 @@ def render(results: list[Result], command: str, total_s: float, opts: SolveOptio
         + (f", **{n_bad} do not**" if n_bad else "")
         + f". Total {total_s:.1f} s on {machine_line()} ({time.strftime('%Y-%m-%d')}).",
         "",
-        "| instance | published | ours | status | import s | solve s | match |",
-        "|---|---:|---:|---|---:|---:|---|",
+        "| instance | published | ours | status | formulation | import s | solve s | match |",
+        "|---|---:|---:|---|---|---:|---:|---|",
     ]
     for r in results:
         m = {True: "yes", False: "**NO**", None: "—"}[r.match]
         status = r.status + (f" ({r.error})" if r.error and r.status != "optimal" else "")
         lines.append(
-            f"| {r.case.label} | {_num(r.case.published)} | {_num(r.objective)} | {status} | "
+            f"| {r.case.label} | {_num(r.case.published)} | {_num(r.objective)} | {status} | {r.formulation} | "
             f"{r.import_s:.2f} | {r.solve_s:.2f} | {m} |"
         )
     return "\n".join(lines) + "\n"
@@ -197,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help=f"markdown output (default {DEFAULT_OUT.relative_to(ROOT)} for full runs)")
     ap.add_argument("--time-limit", type=float, help="seconds per instance")
     ap.add_argument("--threads", type=int, help="HiGHS threads")
+    ap.add_argument(
+        "--formulation", choices=("auto", "assignment", "levels", "benders"), default="auto", help="pmed and -uncap rows"
+    )
     ap.add_argument("--keep", type=Path, help="keep the written instance files in this folder")
     args = ap.parse_args(argv)
     if args.file and not args.format:
@@ -227,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     with work_folder(args.keep, "horizon-orlib-") as workdir:
         for case in cases:
             print(f"{case.label} ...", end=" ", file=sys.stderr, flush=True)
-            r = run_case(case, opts, workdir)
+            r = run_case(case, opts, workdir, args.formulation)
             results.append(r)
             verdict = {True: "match", False: "MISMATCH", None: "(no published optimum)"}[r.match]
             print(
@@ -237,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     total = time.perf_counter() - start
 
-    text = render(results, command_line("bench_orlib.py", argv), total, opts)
+    text = render(results, command_line("bench_orlib.py", argv), total, opts, args.formulation)
     print(text)
     if out is not None:
         write_text(out, text)

@@ -115,10 +115,16 @@ def classic_instance(instance: Instance, classic: Classic, radius: float | None 
     return Instance(spec=classic_spec(instance.spec, classic, radius), source=instance.source)
 
 
+def free_instance(instance: Instance, p: int | None = None) -> Instance:
+    """The p-center rewrite (LSCP without p) with no deadlines: every hub–demand arc is
+    eligible, so its hours are the response times any radius is chosen from."""
+    free = classic_instance(instance, Classic(model="p_center" if p else "lscp", p=p), radius=None)
+    return free.derive(**_demands(free.spec, deadline_hours=None))
+
+
 def candidate_radii(instance: Instance) -> np.ndarray:
     """Sorted distinct response times of all hub–demand pairs (the p-center candidates)."""
-    free = classic_instance(instance, Classic(model="lscp"), radius=None)
-    free = free.derive(**_demands(free.spec, deadline_hours=None))
+    free = free_instance(instance)
     arcs = eligible_arcs(free, build_network(free))
     if not len(arcs):
         return np.zeros(0)

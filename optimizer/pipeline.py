@@ -16,6 +16,7 @@ from horizon.models.classic import classic_instance, p_center
 from horizon.models.linear import MAX_ABS_HINT, LinearModel, check_numbers
 from horizon.models.policies import policy_reasons
 from horizon.models.reserve import ModelData, build_model
+from horizon.optimizer.classic import SITE_MODELS, check_formulation, solve_classic_sites, solve_reduced
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.schema import Classic
@@ -102,7 +103,9 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     """Load, check, build and solve an instance (the bundled default when `source` is None).
 
     A classic model (`classic`, or the instance's ``options.classic``) rewrites the instance
-    first (`horizon.models.classic`); p-center solves a sequence of covering problems.
+    first (`horizon.models.classic`). p-median, UFLP and p-center are solved by site choice
+    (`horizon.optimizer.classic`) unless the assignment form is asked for or needed; LSCP and
+    MCLP drop dominated hubs (and implied LSCP demands) first.
     A time limit counts from here: loading and building come out of the solver's share.
     """
     t0 = time.perf_counter()
@@ -111,15 +114,25 @@ def solve(source: str | Path | Instance | None, options: SolveOptions | None = N
     if classic is None:
         prep = prepare(instance)
         return _with_load(solve_prepared(prep, _time_left(options, t0))[0], load_s)
+    options = options or SolveOptions()
+    check_formulation(classic, options.solver)
+    if classic.model in SITE_MODELS and classic.formulation != "assignment" and options.solver == "highs":
+        fast = solve_classic_sites(instance, classic, _time_left(options, t0) or options)
+        if fast is not None:
+            return _with_load(fast, load_s)
+    if classic.model in ("lscp", "mclp"):
+        reduced = solve_reduced(instance, classic, _time_left(options, t0) or options)
+        if reduced is not None:
+            return _with_load(reduced, load_s)
     if classic.model == "p_center":
         assert classic.p is not None
         t0 = time.perf_counter()
         radius, sol, probes = p_center(instance, classic.p, lambda inst: solve_prepared(prepare(inst), options)[0])
         total = time.perf_counter() - t0
-        info = {"model": "p_center", "p": classic.p, "radius": radius, "probes": probes}
+        info = {"model": "p_center", "p": classic.p, "radius": radius, "probes": probes, "formulation": "assignment"}
         return replace(sol, classic=info, timings=replace(sol.timings, load=load_s, total=load_s + total))
     sol = solve_prepared(prepare(classic_instance(instance, classic)), options)[0]
-    info = {"model": classic.model, "p": classic.p, "radius": classic.radius}
+    info = {"model": classic.model, "p": classic.p, "radius": classic.radius, "formulation": "assignment"}
     return _with_load(replace(sol, classic=info), load_s)
 
 

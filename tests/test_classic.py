@@ -14,54 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from matrices import write_matrix_instance
 
 from horizon.optimizer.data.schema import Classic
 from horizon.optimizer.errors import InfeasibleError
 from horizon.optimizer.pipeline import solve
-
-
-def write_matrix_instance(
-    path: Path,
-    dist: np.ndarray,
-    weights: np.ndarray,
-    *,
-    fixed: list[float] | None = None,
-    capacity: list[float | None] | None = None,
-    cost: np.ndarray | None = None,
-    name: str = "matrix",
-) -> Path:
-    """hubs H1..Hm (rows of `dist`), missions M1..Mn (columns); every pair is a route."""
-    m, n = dist.shape
-    cost = dist if cost is None else cost
-    hubs = []
-    for i in range(m):
-        h: dict = {"node": f"H{i + 1}", "fixed_cost": float(fixed[i]) if fixed else 0.0}
-        if capacity is not None and capacity[i] is not None:
-            h["capacity"] = float(capacity[i])
-        hubs.append(h)
-    data = {
-        "name": name,
-        "nodes": [{"id": f"H{i + 1}", "kind": "hub"} for i in range(m)]
-        + [{"id": f"M{j + 1}", "kind": "mission"} for j in range(n)],
-        "hubs": hubs,
-        "asset_types": [{"id": "d", "category": "force", "divisible": True}],
-        "scenarios": [
-            {
-                "id": "base",
-                "probability": 1.0,
-                "demands": [{"mission": f"M{j + 1}", "type": "d", "units": float(weights[j])} for j in range(n)],
-            }
-        ],
-        "routes": [
-            {"hub": f"H{i + 1}", "mission": f"M{j + 1}", "hours": float(dist[i, j]), "cost": float(cost[i, j])}
-            for i in range(m)
-            for j in range(n)
-        ],
-    }
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
 
 # Hand instance: hours from hub (row) to mission (column), and the missions' weights.
 #          M1  M2  M3  M4
@@ -161,12 +118,14 @@ def test_p_median(hand, p, value, open_hubs):
         (3, 3.0, ["H1", "H2", "H3"]),  # 1, 2, 3, 1
     ],
 )
-def test_p_center_radius(hand, p, radius, open_hubs):
-    sol = solve(hand, classic=Classic(model="p_center", p=p))
+@pytest.mark.parametrize("formulation", ["auto", "assignment"])
+def test_p_center_radius(hand, p, radius, open_hubs, formulation):
+    sol = solve(hand, classic=Classic(model="p_center", p=p, formulation=formulation))
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(radius)
     assert sol.classic["radius"] == pytest.approx(radius)
-    assert sol.classic["probes"] >= 1
+    if formulation == "assignment":  # the bisection over covering problems
+        assert sol.classic["probes"] >= 1
     assert len(sol.open_hubs) <= p
     assert sorted(sol.open_hubs) == open_hubs
     assert max(r["response_hours"] for r in sol.dispatch) <= radius + 1e-9

@@ -74,6 +74,14 @@ from horizon.optimizer.solve.result import SolveOptions
 @click.option("--p", "p", type=click.IntRange(min=1), help="Number of hubs for --classic p-median/mclp/p-center/backup.")
 @click.option("--radius", type=click.FloatRange(min=0), help="Coverage radius (hours) for --classic lscp/mclp/backup.")
 @click.option(
+    "--formulation",
+    type=click.Choice(["auto", "assignment", "levels", "benders"]),
+    default="auto",
+    show_default=True,
+    help="--classic p-median/uflp/p-center: the site-choice levels or Benders model, or the reserve model's "
+    "assignment form (the only one the other classic models take).",
+)
+@click.option(
     "--method",
     type=click.Choice(["ef", "ph"]),
     default="ef",
@@ -109,6 +117,7 @@ def solve(
     classic: str | None,
     p: int | None,
     radius: float | None,
+    formulation: str,
     method: str,
     start: str,
     ph_iterations: int | None,
@@ -128,7 +137,13 @@ def solve(
         raise click.BadParameter("--p and --radius go with --classic", param_hint="--p/--radius")
     if classic in ("p-median", "mclp", "p-center") and p is None:
         raise click.BadParameter(f"--classic {classic} needs --p", param_hint="--p")
-    chosen = Classic(model=classic.replace("-", "_"), p=p, radius=radius) if classic else None  # type: ignore[arg-type]
+    if formulation != "auto" and classic is None:
+        raise click.BadParameter("--formulation goes with --classic", param_hint="--formulation")
+    chosen = (
+        Classic(model=classic.replace("-", "_"), p=p, radius=radius, formulation=formulation)  # type: ignore[arg-type]
+        if classic
+        else None
+    )
 
     def work():  # noqa: ANN202
         get_solver(options.solver)  # unknown or unavailable: exit 2 before any work

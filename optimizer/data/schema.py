@@ -211,6 +211,11 @@ class Classic(Record):
     radius: NonNeg | None = Field(
         None, description="Coverage radius in hours (LSCP, MCLP, backup); default: the demands' deadlines."
     )
+    formulation: Literal["auto", "assignment", "levels", "benders"] = Field(
+        "auto",
+        description="p-median, UFLP, p-center: the site-choice levels or Benders model, or the reserve model's "
+        "assignment form; auto picks by size and structure (the others take only assignment).",
+    )
 
 
 class ServiceLevel(Record):
