@@ -254,7 +254,7 @@ def local_search(problem: SiteProblem, deadline: float | None = None, start: np.
 
 
 def _highs(options: SolveOptions) -> highspy.Highs:
-    h = new_highs()
+    h = new_highs(options)
     configure(h, replace(options, time_limit=None))
     return h
 
