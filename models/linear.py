@@ -259,7 +259,6 @@ def check_numbers(lm: LinearModel, limit: int = 10) -> list[str]:
     cost = lm.cost()
     lo, up, _ = lm.col_bounds()
     rlo, rup = lm.row_bounds()
-    a = lm.matrix().tocsr()
 
     def bad_bounds(b: np.ndarray) -> np.ndarray:
         return np.isnan(b) | (np.isfinite(b) & (np.abs(b) >= HIGHS_INFINITY))
@@ -268,10 +267,11 @@ def check_numbers(lm: LinearModel, limit: int = 10) -> list[str]:
     cols: list[tuple[int, str]] = [(int(i), "cost") for i in np.flatnonzero(bad_cost)]
     cols += [(int(i), "bound") for i in np.flatnonzero(bad_bounds(lo) | bad_bounds(up))]
     rows: list[tuple[int, str]] = [(int(i), "right-hand side") for i in np.flatnonzero(bad_bounds(rlo) | bad_bounds(rup))]
-    big = ~np.isfinite(a.data) | (np.abs(a.data) > LARGE_MATRIX_VALUE)
-    if big.any():
-        row_of = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
-        rows += [(int(i), "coefficient") for i in np.unique(row_of[big])]
+    # the entries as the families wrote them: no matrix is assembled here (the solver's
+    # hand-over assembles it once)
+    big = [r[~np.isfinite(v) | (np.abs(v) > LARGE_MATRIX_VALUE)] for r, _, v in lm._triplets]
+    if big and any(len(b) for b in big):
+        rows += [(int(i), "coefficient") for i in np.unique(np.concatenate(big))]
     if not cols and not rows:
         return problems
     col_names, row_names = lm.column_names(), lm.row_names()

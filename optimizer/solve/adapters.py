@@ -47,7 +47,7 @@ import numpy as np
 
 from horizon.models.linear import LinearModel
 from horizon.optimizer.errors import InputError, SolverError
-from horizon.optimizer.solve.highs import new_highs, pass_model, stdout_to_stderr
+from horizon.optimizer.solve.highs import new_highs, pass_model, stdout_to_devnull, stdout_to_stderr
 from horizon.optimizer.solve.result import SolveOptions, SolveResult
 from horizon.optimizer.solve.strategy import solve_highs
 
@@ -73,26 +73,6 @@ def quiet_stdout() -> Iterator[None]:
             yield
         finally:
             sys.stdout.flush()
-
-
-@contextlib.contextmanager
-def discard_stdout() -> Iterator[None]:
-    """Send C-level stdout to /dev/null (a solver that echoes its log file to the console)."""
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    saved, null = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, fd)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(null)
 
 
 _SAFE_NAME = re.compile(r"^[^\s$*\"']{1,255}$")
@@ -817,7 +797,7 @@ class XpressSolver(FileSolver):
 
             mip = _is_mip(lm)
             version = self.version()
-            quiet = discard_stdout() if options.log_file and not options.verbose else quiet_stdout()
+            quiet = stdout_to_devnull() if options.log_file and not options.verbose else quiet_stdout()
             with quiet:
                 p = xp.problem()
                 p.controls.outputlog = 1 if (options.verbose or options.log_file) else 0

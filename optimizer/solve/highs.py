@@ -30,41 +30,41 @@ from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 
 @contextlib.contextmanager
-def stdout_to_stderr() -> Iterator[None]:
-    """Route C-level stdout to stderr: HiGHS prints a banner on construction, and stdout
-    must stay clean for `--json`."""
+def _stdout_redirected(to_stderr: bool) -> Iterator[None]:
+    """Point C-level stdout (file descriptor 1, where solvers print) at stderr, or at the null
+    device, for the block; Python's own prints are flushed first and after."""
     sys.stdout.flush()
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, io.UnsupportedOperation):
         yield
         return
-    saved = os.dup(fd)
+    saved, null = os.dup(fd), None
+    if to_stderr and _has_fileno(sys.stderr):
+        target = sys.stderr.fileno()
+    else:
+        null = target = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(sys.stderr.fileno() if _has_fileno(sys.stderr) else os.open(os.devnull, os.O_WRONLY), fd)
+        os.dup2(target, fd)
         yield
     finally:
+        sys.stdout.flush()
         os.dup2(saved, fd)
         os.close(saved)
+        if null is not None:
+            os.close(null)
 
 
-@contextlib.contextmanager
-def stdout_to_devnull() -> Iterator[None]:
-    """Route C-level stdout to the null device (HiGHS's banner when no log is asked for)."""
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        yield
-        return
-    saved, null = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(null)
+def stdout_to_stderr() -> contextlib.AbstractContextManager[None]:
+    """HiGHS prints a banner on construction and its log on stdout, which must stay clean for
+    `--json`: route it to stderr."""
+    return _stdout_redirected(True)
+
+
+def stdout_to_devnull() -> contextlib.AbstractContextManager[None]:
+    """Drop C-level stdout (HiGHS's banner when no log is asked for; a solver echoing its
+    log file to the console)."""
+    return _stdout_redirected(False)
 
 
 def _has_fileno(stream: object) -> bool:
