@@ -8,6 +8,11 @@ hubs' arcs with the hubs fixed (a small LP), so the `Solution` has the same open
 stationing and dispatch rows as the assignment formulation's, and its objective is checked
 against the site problem's.
 
+Capacitated facility location (the reserve model of one scenario whose only coupling is hub
+capacity) gets a primal start for time-limited runs: a Lagrangian heuristic on its site
+problem (`horizon.optimizer.solve.capacitated`), its sites' plan evaluated exactly by the
+model with those hubs fixed and handed to the full solve as its incumbent.
+
 LSCP and MCLP with dominance reductions before the solve. Column dominance: a hub that
 covers a subset of what another hub covers, at no lower fixed cost, is never needed (swap it
 for the other: LSCP stays covered, MCLP covers at least as much) — its arcs are dropped.
@@ -26,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from horizon.models.classic import classic_instance, free_instance
+from horizon.models.linear import LinearModel
 from horizon.models.reserve import build_model
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.schema import Classic
@@ -34,9 +40,12 @@ from horizon.optimizer.network.feasibility import presolve_checks
 from horizon.optimizer.network.graph import Arcs, Network, build_network, eligible_arcs
 from horizon.optimizer.results.solution import Solution, Timings, read_solution
 from horizon.optimizer.solve.adapters import solve_model
-from horizon.optimizer.solve.result import SolveOptions
+from horizon.optimizer.solve.capacitated import CapacitatedProblem, lagrangian_start
+from horizon.optimizer.solve.events import MONITOR
+from horizon.optimizer.solve.result import Incumbent, SolveOptions
 from horizon.optimizer.solve.sites import FORMULATIONS, SiteProblem, SiteResult, solve_sites
 
+START_SHARE = 0.05  # of the time limit, at most, for the capacitated primal start
 MAX_PAIRS = 25_000_000  # skip a dominance reduction whose pairwise subset test would exceed this
 
 #: Models whose site choice `horizon.optimizer.solve.sites` solves; the others take only "assignment".
@@ -57,8 +66,9 @@ def check_formulation(classic: Classic, solver: str) -> None:
         raise InputError(f"--formulation {formulation} runs on HiGHS; with --solver {solver} use --formulation assignment")
 
 
-def _unsupported(instance: Instance, arcs: Arcs, kind: str) -> str | None:
-    """Why the rewritten instance is not a pure site choice (None when it is)."""
+def _unsupported(instance: Instance, arcs: Arcs, kind: str, *, capacities: bool = False) -> str | None:
+    """Why the rewritten instance is not a pure site choice (None when it is); `capacities`:
+    hub capacities allowed (capacitated facility location's site problem)."""
     o = instance.options
     if o.objective != "expected":
         return "the worst-case objective couples scenarios"
@@ -68,8 +78,10 @@ def _unsupported(instance: Instance, arcs: Arcs, kind: str) -> str | None:
         return "soft deadlines let demand go unmet"
     if o.budget is not None or o.service_level is not None or o.max_share_per_arc is not None:
         return "budget, service levels or shares per arc constrain the dispatch"
-    if any(h.capacity is not None for h in instance.hubs) or any(t.fleet_limit is not None for t in instance.spec.asset_types):
-        return "hub capacities or fleet limits bind the assignment"
+    if not capacities and any(h.capacity is not None for h in instance.hubs):
+        return "hub capacities bind the assignment"
+    if any(t.fleet_limit is not None for t in instance.spec.asset_types):
+        return "fleet limits bind the assignment"
     if len(arcs) and np.any((arcs.lift_hub >= 0) & (arcs.lift_hub != arcs.hub)):
         return "airlift from other hubs serves some routes"
     holding = any(instance.holding_cost(h, t.id) for h in instance.hubs for t in instance.spec.asset_types)
@@ -110,6 +122,60 @@ def site_problem(instance: Instance, arcs: Arcs, kind: str) -> SiteProblem:
         p_max=o.max_hubs,
         kind=kind,  # type: ignore[arg-type]
     )
+
+
+def capacitated_problem(instance: Instance, arcs: Arcs) -> CapacitatedProblem | None:
+    """The instance as capacitated facility location, or None when it is not one: one
+    scenario, one asset type, some hub capacity, and none of the rules `_unsupported` names
+    (hub capacity aside) nor a hub count."""
+    o = instance.options
+    types = {d.type for d in instance.demands}
+    if len(instance.spec.scenarios) != 1 or len(types) != 1 or o.min_hubs or o.max_hubs is not None:
+        return None
+    if o.deadlines != "hard" or all(h.capacity is None for h in instance.hubs):
+        return None
+    if _unsupported(instance, arcs, "sum", capacities=True) is not None:
+        return None
+    (kind,) = types
+    space = float(instance.types[kind].space)
+    units = np.array([d.units for d in instance.demands], dtype=float)
+    if not len(units) or space <= 0 or (units <= 0).any():
+        return None
+    return CapacitatedProblem(
+        cost=site_matrix(instance, arcs, "sum") / units[:, None],
+        demand=units,
+        capacity=np.array([np.inf if h.capacity is None else float(h.capacity) / space for h in instance.hubs]),
+        fixed=np.array([h.fixed_cost for h in instance.hubs], dtype=float),
+        lower=np.array([h.status == "existing" for h in instance.hubs], dtype=float),
+    )
+
+
+def primal_start(instance: Instance, arcs: Arcs, lm: LinearModel, options: SolveOptions) -> Incumbent | None:
+    """A plan to start a time-limited HiGHS solve from, when the instance is capacitated
+    facility location: the Lagrangian heuristic's sites, their plan solved on `lm` with the
+    hubs fixed; within `START_SHARE` of the limit. None when it does not apply or found none."""
+    if options.time_limit is None or options.solver != "highs":
+        return None
+    problem = capacitated_problem(instance, arcs)
+    if problem is None or "open_hub" not in lm.vars or lm.vars["open_hub"].size != problem.n_sites:
+        return None
+    t0 = time.perf_counter()
+    budget = START_SHARE * float(options.time_limit)
+    MONITOR.report("primal start: Lagrangian heuristic")
+    found = lagrangian_start(problem, t0 + 0.6 * budget, options)
+    if found.open is None:
+        return None
+    y = lm.vars["open_hub"]
+    fixed = lm.with_bounds({int(y.start + j): (float(v), float(v)) for j, v in enumerate(found.open)})
+    left = budget - (time.perf_counter() - t0)
+    if left <= 0:
+        return None
+    plan_options = SolveOptions(time_limit=left, threads=options.threads, seed=options.seed, start="none")
+    result, values = solve_model(fixed, plan_options)
+    if values is None or result.objective is None or not result.has_solution:
+        return None
+    note = f"start: {found.note()}; its plan {result.objective:.6g} in {time.perf_counter() - t0:.1f} s"
+    return Incumbent(values, float(result.objective), note)
 
 
 def filter_arcs(arcs: Arcs, keep: np.ndarray, demand_map: np.ndarray | None = None) -> Arcs:

@@ -16,7 +16,7 @@ from horizon.models.classic import classic_instance, p_center
 from horizon.models.linear import MAX_ABS_HINT, LinearModel, check_numbers
 from horizon.models.policies import policy_reasons
 from horizon.models.reserve import ModelData, build_model
-from horizon.optimizer.classic import SITE_MODELS, check_formulation, solve_classic_sites, solve_reduced
+from horizon.optimizer.classic import SITE_MODELS, check_formulation, primal_start, solve_classic_sites, solve_reduced
 from horizon.optimizer.data.instance import Instance
 from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.schema import Classic
@@ -79,13 +79,20 @@ def solve_prepared(
 ) -> tuple[Solution, SolveResult]:
     """Solve a prepared model with the solver `options` name and read back the `Solution`
     (timings up to the solve). `fixed`: (columns, values) held fixed, e.g. a decomposition's
-    first stage evaluated on the full model."""
+    first stage evaluated on the full model. A time-limited HiGHS run of capacitated
+    facility location starts from the primal heuristic's plan (`primal_start`), whose time
+    counts in the limit, unless ``start="none"`` asks for plain branch and bound."""
     model = prep.model
     if fixed is not None:
         model = model.with_bounds({int(c): (float(v), float(v)) for c, v in zip(*fixed)})
-    options = resolve_start(options or SolveOptions(), model.n_cols, len(prep.instance.spec.scenarios))
+    options = options or SolveOptions()
+    heuristic = fixed is None and options.start != "none"
+    options = resolve_start(options, model.n_cols, len(prep.instance.spec.scenarios))
     t0 = time.perf_counter()
-    result, values = solve_model(model, options)
+    incumbent = primal_start(prep.instance, prep.arcs, model, options) if heuristic else None
+    if incumbent is not None and options.time_limit is not None:
+        options = replace(options, time_limit=max(0.1, float(options.time_limit) - (time.perf_counter() - t0)))
+    result, values = solve_model(model, options, incumbent)
     solve_s = time.perf_counter() - t0
     t = prep.timings
     timings = Timings(load=t.load, network=t.network, build=t.build, solve=solve_s, total=t.load + t.network + t.build + solve_s)

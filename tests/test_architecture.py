@@ -68,7 +68,10 @@ def test_wheel_installs_one_namespace(tmp_path: Path) -> None:
     )
     before = set(os.listdir(site))
     install = subprocess.run(
-        [py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", str(wheel)], capture_output=True, text=True, timeout=600
+        [py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert install.returncode == 0, install.stderr[-3000:]
     added = sorted(set(os.listdir(site)) - before)

@@ -48,7 +48,7 @@ import numpy as np
 from horizon.models.linear import LinearModel
 from horizon.optimizer.errors import InputError, SolverError
 from horizon.optimizer.solve.highs import new_highs, pass_model, stdout_to_devnull, stdout_to_stderr
-from horizon.optimizer.solve.result import SolveOptions, SolveResult
+from horizon.optimizer.solve.result import Incumbent, SolveOptions, SolveResult
 from horizon.optimizer.solve.strategy import solve_highs
 
 #: Seconds a solver program may run past the time limit before it is killed.
@@ -240,14 +240,20 @@ class Solver:
     def version(self) -> str:
         raise NotImplementedError
 
-    def solve(self, lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
+    def solve(
+        self, lm: LinearModel, options: SolveOptions, incumbent: Incumbent | None = None
+    ) -> tuple[SolveResult, np.ndarray | None]:
+        """Solve `lm`; `incumbent`, a plan found beforehand, is taken by solvers that can."""
         raise NotImplementedError
 
 
 class FileSolver(Solver):
     """A solver that reads the model from an MPS file written by HiGHS."""
 
-    def solve(self, lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
+    def solve(
+        self, lm: LinearModel, options: SolveOptions, incumbent: Incumbent | None = None
+    ) -> tuple[SolveResult, np.ndarray | None]:
+        """Through an MPS file; `incumbent` is not passed on (no MIP start file is written)."""
         ok, reason = self.available()
         if not ok:
             raise InputError(f"solver '{self.name}' is not available: {reason}")
@@ -287,8 +293,10 @@ class HighsSolver(Solver):
         except Exception:  # noqa: BLE001 - informative only
             return "unknown"
 
-    def solve(self, lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
-        return solve_highs(lm, options)
+    def solve(
+        self, lm: LinearModel, options: SolveOptions, incumbent: Incumbent | None = None
+    ) -> tuple[SolveResult, np.ndarray | None]:
+        return solve_highs(lm, options, incumbent)
 
 
 # --- CBC -------------------------------------------------------------------------------------
@@ -869,9 +877,11 @@ def get_solver(name: str) -> Solver:
     return solver
 
 
-def solve_model(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
-    """Solve `lm` with the solver named in `options.solver`."""
-    return get_solver(options.solver).solve(lm, options)
+def solve_model(
+    lm: LinearModel, options: SolveOptions, incumbent: Incumbent | None = None
+) -> tuple[SolveResult, np.ndarray | None]:
+    """Solve `lm` with the solver named in `options.solver` (from `incumbent` where it can)."""
+    return get_solver(options.solver).solve(lm, options, incumbent)
 
 
 def describe() -> list[dict[str, str | bool]]:

@@ -45,7 +45,7 @@ import numpy as np
 from horizon.models.linear import LinearModel
 from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.exchange import Exchange, consistent
-from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
+from horizon.optimizer.solve.result import Incumbent, SolveOptions, SolveResult, relative_gap, within_gap
 from horizon.optimizer.solve.starts import START_AUTO_COLUMNS, single_search
 
 PROVEN = ("optimal", "infeasible", "unbounded")  # a first search ending so needs nothing from the peer
@@ -85,7 +85,9 @@ def _second_search(lm: LinearModel | None, options: SolveOptions, inbox: Any, ou
     share.send_note(result.message.replace("Interrupted by user", "stopped"))
 
 
-def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResult, np.ndarray | None]:
+def solve_concurrent(
+    lm: LinearModel, options: SolveOptions, incumbent: Incumbent | None = None
+) -> tuple[SolveResult, np.ndarray | None]:
     """The default search here and hubs first in a second process; the best of both.
 
     The second search gets the same options (time limit counted from now) but writes no
@@ -120,7 +122,7 @@ def solve_concurrent(lm: LinearModel, options: SolveOptions) -> tuple[SolveResul
     proven = False  # a proof here leaves the peer nothing to add: no need to wait for its last words
     try:
         first = FIRST_SEARCH if lm.n_cols >= START_AUTO_COLUMNS else "none"
-        result, values = single_search(lm, replace(options, start=first), share)
+        result, values = single_search(lm, replace(options, start=first), share, incumbent)
         proven = result.status in PROVEN
     finally:
         share.on_poll = None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
 
 
@@ -30,6 +32,16 @@ class SolveOptions:
     # "concurrent": seconds the first search runs alone before the second process starts
     # (a model solved by then never starts it); "auto" sets it on mid-size models
     second_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """A plan of the model found before its solve (a primal heuristic's), handed to the
+    solver as its first incumbent; it stands if the solver ends with nothing better."""
+
+    values: np.ndarray
+    objective: float
+    note: str
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from horizon.optimizer.solve.highs import (
 )
 from horizon.optimizer.solve.hubsets import EARLY_GAP, serve
 from horizon.optimizer.solve.hubsets import search as hub_set_search
-from horizon.optimizer.solve.result import SolveOptions, SolveResult, relative_gap, within_gap
+from horizon.optimizer.solve.result import Incumbent, SolveOptions, SolveResult, relative_gap, within_gap
 
 # --- a start for large models: the LP relaxation's neighbourhood ----------------------------
 START_AUTO_COLUMNS = 10_000
@@ -137,12 +137,15 @@ def find_start(h: highspy.Highs, lm: LinearModel, options: SolveOptions, share: 
     return lp_neighbourhood_start(h, lm, options, share)
 
 
-def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None = None) -> tuple[SolveResult, np.ndarray | None]:
+def single_search(
+    lm: LinearModel, options: SolveOptions, share: Exchange | None = None, incumbent: Incumbent | None = None
+) -> tuple[SolveResult, np.ndarray | None]:
     """One HiGHS search with the start `options` name: the matrix in bulk, options
     translated, status mapped.
 
     `share`: this search runs beside another (`horizon.optimizer.solve.concurrent`) and
-    trades plans and bounds with it."""
+    trades plans and bounds with it. `incumbent`: a plan found beforehand, handed to HiGHS
+    as its first incumbent (on a start's path, when the start found none)."""
     mip = bool(lm.col_bounds()[2].any())
     started = mip and wants_start(lm, options)
     if started:
@@ -155,12 +158,17 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
         write_model(h, lm, options.write_model)
     transfer = time.perf_counter() - t0
     start = find_start(h, lm, options, share) if started else None
+    given = None if incumbent is None else Start(incumbent.values, incumbent.objective, None, 0.0, incumbent.note)
     if start is None:
         MONITOR.report("branch and bound" if mip else "LP")
+        if given is not None and mip:
+            set_start(h, given.values)
         serving = share is not None and share.serving
         with _watching(share, h, plans=mip, inject=mip, yield_work=serving, bounds=mip):
             result, values = run_highs(h, mip=mip)
         result = replace(result, transfer_seconds=transfer)
+        if given is not None and mip:
+            result, values = _with_start(result, values, given)
         if share is not None and share.assignments:
             # the other search's hub-set search wants fixed-hub models solved: help it instead
             result, values = serve(lm, options, share, result, values, t0)
@@ -184,6 +192,8 @@ def single_search(lm: LinearModel, options: SolveOptions, share: Exchange | None
         return _hub_set_search(lm, options, start, transfer, share)
     if options.time_limit is not None:
         h.setOptionValue("time_limit", max(LAST_SECONDS, float(options.time_limit) - start.seconds))
+    if start.values is None and given is not None:
+        start = replace(start, values=given.values, objective=given.objective, note=f"{start.note}; {given.note}")
     if start.values is not None:
         set_start(h, start.values)
     serving = share is not None and share.serving
