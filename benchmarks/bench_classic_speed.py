@@ -108,10 +108,13 @@ warnings.simplefilter("ignore")
 import numpy as np
 t0 = time.perf_counter()
 import pulp
-from spopt.locate import PMedian
-dist = np.load(sys.argv[1]); p = int(sys.argv[2]); limit = float(sys.argv[3])
+from spopt.locate import PCenter, PMedian
+dist = np.load(sys.argv[1]); p = int(sys.argv[2]); limit = float(sys.argv[3]); kind = sys.argv[4]
 t1 = time.perf_counter()
-model = PMedian.from_cost_matrix(dist, np.ones(dist.shape[0]), p_facilities=p)
+if kind == "p_center":
+    model = PCenter.from_cost_matrix(dist, p_facilities=p)
+else:
+    model = PMedian.from_cost_matrix(dist, np.ones(dist.shape[0]), p_facilities=p)
 t2 = time.perf_counter()
 solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit)
 model.solve(solver)
@@ -120,8 +123,9 @@ print(pulp.LpStatus[model.problem.status], pulp.value(model.problem.objective), 
 """
 
 
-def time_spopt(instance: Path, p: int, limit: float, workdir: Path) -> str:
-    """spopt PMedian (PuLP + CBC) on horizon's own shortest-path matrix, in a child process."""
+def time_spopt(instance: Path, p: int, limit: float, workdir: Path, model: str = "p_median") -> str:
+    """spopt's PMedian or (`model` "p_center") PCenter, PuLP + CBC, on horizon's own
+    shortest-path matrix, in a child process."""
     try:
         import spopt  # noqa: F401
     except ImportError:
@@ -134,7 +138,7 @@ def time_spopt(instance: Path, p: int, limit: float, workdir: Path) -> str:
     t0 = time.perf_counter()
     try:
         out = subprocess.run(
-            [sys.executable, "-c", SPOPT_CHILD, str(npy), str(p), str(limit)],
+            [sys.executable, "-c", SPOPT_CHILD, str(npy), str(p), str(limit), model],
             capture_output=True,
             text=True,
             timeout=limit + 60,

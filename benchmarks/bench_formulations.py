@@ -5,9 +5,10 @@ Instances: OR-Library pmed files (published optima checked) and seeded generated
 `horizon solve X.yaml --classic p-median --p P --formulation F` does
 (`optimizer.pipeline.solve`), wall clock from the written YAML to the `Solution`; p-center
 the same way; and tight capacitated files (`gen_orlib.write_cap_file` with numeric
-capacities summing to RATIO × demand) solved as CFLP, with the HiGHS log read for the first
-moment the incumbent is within 1 % of the final bound (time to 1 %) and the time to proof.
-spopt's `PMedian` (PuLP + CBC) runs in a child process on the same distance matrix
+capacities summing to RATIO × demand) solved as CFLP from the Lagrangian start and by plain
+HiGHS, with the progress recorded for the first moment the incumbent is within 1 % of the
+best bound (time to 1 %) and the time to proof.
+spopt's `PMedian` and `PCenter` (PuLP + CBC) run in a child process on the same distance matrix
 (`bench_classic_speed.time_spopt`). Slow methods run only where asked (glob patterns on
 the labels), each under `--time-limit`.
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
 from bench_classic_speed import time_spopt  # noqa: E402
-from common import ROOT, arg_parser, command_line, machine_line, markdown_table, page_head, work_folder  # noqa: E402
+from common import ROOT, arg_parser, command_line, machine_line, markdown_table, page_head, time_to_within, watched, work_folder  # noqa: E402
 from gen_orlib import write_cap_file, write_pmed_file  # noqa: E402
 
 from horizon.optimizer.data.orlib import read_cap, read_pmed  # noqa: E402
@@ -94,27 +94,11 @@ def run_classic(path: Path, classic: Classic, limit: float) -> Run:
     return Run(time.perf_counter() - t0, sol.status, sol.objective, sol.bound)
 
 
-LOG_LINE = re.compile(r"^\s*\S?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+.*?\s([\d.]+)s\s*$")
-
-
-def time_to_within(log: Path, objective: float | None, bound: float | None, within: float) -> float | None:
-    """First HiGHS log time at which the incumbent is within `within` of the final bound."""
-    if objective is None or bound is None:
-        return None
-    for line in log.read_text(errors="replace").splitlines():
-        m = LOG_LINE.match(line)
-        if not m:
-            continue
-        try:
-            best = float(m.group(2))
-        except ValueError:
-            continue
-        if (best - bound) / max(abs(best), 1e-10) <= within:
-            return float(m.group(3))
-    return None
-
-
-def cflp_rows(work: Path, sizes: list[tuple[int, int]], ratios: list[float], seeds: list[int], limit: float) -> list[list[str]]:
+def cflp_rows(
+    work: Path, sizes: list[tuple[int, int]], ratios: list[float], seeds: list[int], limit: float, starts: list[str]
+) -> list[list[str]]:
+    """Each tight file solved once per start (`auto`: the Lagrangian primal start; `none`:
+    plain HiGHS). `to 1 %` is measured against the best bound either run proved."""
     rows = []
     for m, n in sizes:
         for ratio in ratios:
@@ -123,25 +107,30 @@ def cflp_rows(work: Path, sizes: list[tuple[int, int]], ratios: list[float], see
                 write_cap_file(src, m, n, seed, ratio=ratio)
                 yaml = work / f"{src.stem}.yaml"
                 write_instance(read_cap(src), yaml, csv_threshold=2000)
-                log = work / f"{src.stem}.log"
-                t0 = time.perf_counter()
-                sol = solve(yaml, SolveOptions(time_limit=limit, log_file=str(log)))
-                wall = time.perf_counter() - t0
-                first = time_to_within(log, sol.objective, sol.bound, 0.01)
-                print(
-                    f"  cap {m}x{n} ratio {ratio} seed {seed}: {sol.status} {sol.objective} gap {sol.gap} ({wall:.1f} s)",
-                    file=sys.stderr,
-                )
-                rows.append(
-                    [
-                        f"cap {m}x{n} ratio {ratio:g} seed {seed}",
-                        sol.status,
-                        f"{sol.objective:,.1f}" if sol.objective is not None else "—",
-                        f"{sol.gap:.3%}" if sol.gap is not None else "—",
-                        f"{first:.1f}" if first is not None else "—",
-                        f"{wall:.1f}" if sol.status == "optimal" else f">{limit:g}",
-                    ]
-                )
+                runs = []
+                for start in starts:
+                    sol, wall, timeline = watched(lambda f=yaml, s=start: solve(f, SolveOptions(time_limit=limit, start=s)))
+                    print(
+                        f"  cap {m}x{n} ratio {ratio} seed {seed} start {start}:"
+                        f" {sol.status} {sol.objective} gap {sol.gap} ({wall:.1f} s)",
+                        file=sys.stderr,
+                    )
+                    runs.append((start, sol, wall, timeline))
+                bounds = [s.bound for _, s, _, _ in runs if s.bound is not None]
+                reference = max(bounds) if bounds else None
+                for start, sol, wall, timeline in runs:
+                    first = time_to_within(timeline, reference, 0.01) if reference is not None else None
+                    rows.append(
+                        [
+                            f"cap {m}x{n} ratio {ratio:g} seed {seed}",
+                            start,
+                            sol.status,
+                            f"{sol.objective:,.1f}" if sol.objective is not None else "—",
+                            f"{sol.gap:.3%}" if sol.gap is not None else "—",
+                            f"{first:.1f}" if first is not None else "—",
+                            f"{wall:.1f}" if sol.status == "optimal" else f">{limit:g}",
+                        ]
+                    )
     return rows
 
 
@@ -169,7 +158,7 @@ def render(rows: list[Row], cflp: list[list[str]], command: str, args: object, s
         if not sub:
             continue
         lines += [f"## {title}", ""]
-        head = ["instance", "p", "published", "objective", *FORMS] + (["spopt (PuLP + CBC)"] if model == "p_median" else [])
+        head = ["instance", "p", "published", "objective", *FORMS, "spopt (PuLP + CBC)"]
         body = []
         for r in sub:
             objs = [x.objective for x in r.runs.values() if x.status in ("optimal", "feasible") and x.objective is not None]
@@ -184,8 +173,7 @@ def render(rows: list[Row], cflp: list[list[str]], command: str, args: object, s
                 shown += " (**≠ published**)"
             cells = [r.label, str(r.p), f"{r.published:,.0f}" if r.published else "—", shown]
             cells += [r.runs[f].cell() if f in r.runs else "" for f in FORMS]
-            if model == "p_median":
-                cells.append(r.spopt)
+            cells.append(r.spopt)
             body.append(cells)
         lines += markdown_table(head, body)
         proven = {f: [r.runs[f].seconds for r in sub if f in r.runs and r.runs[f].status == "optimal"] for f in FORMS}
@@ -203,11 +191,13 @@ def render(rows: list[Row], cflp: list[list[str]], command: str, args: object, s
             "## CFLP, tight capacities",
             "",
             "Split sourcing, numeric capacities summing to RATIO × total demand (`gen_orlib.py cap --ratio`),"
-            " the reserve model's assignment form in HiGHS (`horizon solve X.yaml`). `to 1 %`: first HiGHS log"
-            " time at which the incumbent is within 1 % of the final proven bound; `proof`: seconds to optimality.",
+            " the reserve model's assignment form in HiGHS (`horizon solve X.yaml --time-limit T`, start `auto`:"
+            " from the Lagrangian heuristic's plan; `none`: plain branch and bound). `to 1 %`: seconds from the"
+            " start of the solve until the incumbent is within 1 % of the best bound either run proved;"
+            " `proof`: seconds to optimality.",
             "",
         ]
-        lines += markdown_table(["instance", "status", "objective", "gap", "to 1 % s", "proof s"], cflp)
+        lines += markdown_table(["instance", "start", "status", "objective", "gap", "to 1 % s", "proof s"], cflp)
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -226,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--p-center", nargs="*", default=["pmed*"], help="labels to run p-center (benders) on")
     ap.add_argument("--p-center-levels", nargs="*", default=["pmed[1-5]"], help="labels to run p-center levels on")
     ap.add_argument("--p-center-assignment", nargs="*", default=["pmed1"], help="labels for the p-center bisection")
+    ap.add_argument("--p-center-spopt", nargs="*", default=[], help="labels to run spopt's PCenter on")
     ap.add_argument("--cflp", default="100x1000", help="MxN,... tight capacitated sizes ('' = none)")
     ap.add_argument("--cflp-ratios", default="1.1,1.3,1.5")
     ap.add_argument("--cflp-limit", type=float, default=600.0)
+    ap.add_argument("--cflp-starts", default="auto,none", help="starts to compare on each CFLP file")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--no-out", action="store_true")
     ap.add_argument("--keep", type=Path)
@@ -268,12 +260,12 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-            if r.model == "p_median" and _wanted(r.label, args.spopt):
-                r.spopt = time_spopt(r.path, r.p, args.spopt_limit, work)
+            if _wanted(r.label, args.spopt if r.model == "p_median" else args.p_center_spopt):
+                r.spopt = time_spopt(r.path, r.p, args.spopt_limit, work, r.model)
                 print(f"{r.label} spopt: {r.spopt}", file=sys.stderr, flush=True)
         sizes = [tuple(int(x) for x in s.lower().split("x")) for s in filter(None, args.cflp.split(","))]
         ratios = [float(x) for x in filter(None, args.cflp_ratios.split(","))]
-        cflp = cflp_rows(work, sizes, ratios, [args.seed], args.cflp_limit) if sizes else []  # type: ignore[arg-type]
+        cflp = cflp_rows(work, sizes, ratios, [args.seed], args.cflp_limit, args.cflp_starts.split(",")) if sizes else []  # type: ignore[arg-type]
 
     text = render(rows + centres, cflp, command_line("bench_formulations.py", argv), args, start_load, uptime())
     print(text)

@@ -24,18 +24,26 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common` when loaded by file path
-from common import ROOT, arg_parser, command_line, machine_line, markdown_table, page_head, work_folder  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    arg_parser,
+    command_line,
+    machine_line,
+    markdown_table,
+    page_head,
+    time_to_within,
+    watched,
+    work_folder,
+)
 
 from horizon.optimizer.data.instance import Instance  # noqa: E402
 from horizon.optimizer.data.writer import write_instance  # noqa: E402
 from horizon.optimizer.files import write_text  # noqa: E402
 from horizon.optimizer.network.generate import generate_spec  # noqa: E402
 from horizon.optimizer.pipeline import prepare, solve_prepared  # noqa: E402
-from horizon.optimizer.solve.events import MONITOR, Progress  # noqa: E402
 from horizon.optimizer.solve.result import SolveOptions  # noqa: E402
 
 SIZES = ("40x15x6x40", "60x20x6x80", "80x25x8x120", "100x30x8x200")
@@ -44,18 +52,8 @@ NEAR = 0.01  # "within 1 %"
 
 def child(path: str, limit: float, start: str) -> dict:
     """One run: the final result and the progress timeline (seconds, incumbent, bound)."""
-    timeline: list[tuple[float, float | None, float | None]] = []
-
-    def record(p: Progress) -> None:
-        timeline.append((p.elapsed, p.incumbent, p.bound))
-
     prep = prepare(path)
-    t0 = time.perf_counter()
-    with MONITOR.run(record):
-        sol, _ = solve_prepared(prep, SolveOptions(time_limit=limit, start=start))
-    seconds = time.perf_counter() - t0
-    if sol.objective is not None:
-        timeline.append((seconds, sol.objective, sol.bound))
+    sol, seconds, timeline = watched(lambda: solve_prepared(prep, SolveOptions(time_limit=limit, start=start))[0])
     return {
         "status": sol.status,
         "objective": sol.objective,
@@ -85,10 +83,7 @@ def run_child(path: Path, limit: float, start: str) -> dict:
 
 def time_to_near(run: dict, reference: float) -> float | None:
     """First moment the run's incumbent was within `NEAR` of the reference bound."""
-    for t, incumbent, _ in run.get("timeline", []):
-        if incumbent is not None and (incumbent - reference) <= NEAR * abs(incumbent):
-            return float(t)
-    return None
+    return time_to_within([tuple(e) for e in run.get("timeline", [])], reference, NEAR)
 
 
 def _seconds(t: float) -> str:

@@ -21,20 +21,50 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from horizon.optimizer.results.solution import Timings
+    from horizon.optimizer.results.solution import Solution, Timings
     from horizon.optimizer.solve.result import SolveOptions, SolveResult
 
 ROOT = Path(__file__).resolve().parents[1]
 RTOL = 1e-6  # objectives agree at this relative tolerance
 # horizon's stages, then raw HiGHS's (raw = raw_read + raw_run): the columns of the timing tables.
 STAGES = ("load", "network", "build", "transfer", "highs", "readback", "total", "raw_read", "raw_run", "raw")
+
+
+# --- progress over time ----------------------------------------------------------------------
+
+#: (seconds since the run began, incumbent, bound) each time the run reported progress
+Timeline = list[tuple[float, float | None, float | None]]
+
+
+def watched(run: Callable[[], Solution]) -> tuple[Solution, float, Timeline]:
+    """`run()` with its progress recorded (`MONITOR`: every incumbent and bound, whichever
+    stage found it, a start's included): the solution, its seconds and the timeline, whose
+    last entry is the final result."""
+    from horizon.optimizer.solve.events import MONITOR
+
+    timeline: Timeline = []
+    t0 = time.perf_counter()
+    with MONITOR.run(lambda p: timeline.append((p.elapsed, p.incumbent, p.bound))):
+        sol = run()
+    seconds = time.perf_counter() - t0
+    if sol.objective is not None:
+        timeline.append((seconds, sol.objective, sol.bound))
+    return sol, seconds, timeline
+
+
+def time_to_within(timeline: Timeline, reference: float, within: float) -> float | None:
+    """First moment the incumbent was within `within` (relative) of `reference`, a bound."""
+    for t, incumbent, _ in timeline:
+        if incumbent is not None and (incumbent - reference) <= within * abs(incumbent):
+            return float(t)
+    return None
 
 
 # --- command line and files ----------------------------------------------------------------
