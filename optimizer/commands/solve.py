@@ -97,7 +97,8 @@ from horizon.optimizer.solve.result import SolveOptions
     "rest relaxed, plan within them and prove that plan over the other hub sets (hubs-first), or run both "
     "side by side in two processes sharing plans and bounds (concurrent). auto, on 10+ scenarios: concurrent "
     "on two cores (on models under 10,000 columns only once HiGHS alone has run 5 s), else lp-neighbourhood "
-    "from 10,000 columns.",
+    "from 10,000 columns; with --time-limit, capacitated facility location starts from a Lagrangian heuristic's plan. "
+    "none: HiGHS alone.",
 )
 @click.option("--ph-iterations", type=click.IntRange(min=1), default=None, help="PH iterations (--method ph).")
 @click.option("--ph-rho", type=click.FloatRange(min=0, min_open=True), help="PH: rho = this × first-stage cost [1].")
