@@ -36,7 +36,7 @@ from horizon.optimizer.data.loader import load_instance
 from horizon.optimizer.data.writer import write_instance
 from horizon.optimizer.errors import HorizonError
 from horizon.optimizer.results.metrics import scenario_coverage
-from horizon.optimizer.results.report import write_report
+from horizon.optimizer.results.report import BASEMAP, write_report
 from horizon.optimizer.results.solution import write_solution_dir
 from horizon.optimizer.serve import worker
 from horizon.optimizer.serve.workspace import (
@@ -311,6 +311,11 @@ def create_app(source: str | Path | None = None, *, warm: bool = True) -> FastAP
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    @app.get("/basemap.json", include_in_schema=False)
+    def basemap() -> FileResponse:
+        """The Natural Earth countries the reports draw, one shipped copy for both."""
+        return FileResponse(BASEMAP, media_type="application/json")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

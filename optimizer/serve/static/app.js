@@ -267,7 +267,7 @@ function drawScenario() {
 // --- the map: Natural Earth land (shipped with the package), equirectangular ------------------
 const TYPE_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
 async function landRings() {
-  if (!S.land) S.land = (await (await fetch("/static/land-110m.json")).json()).rings;
+  if (!S.land) S.land = (await (await fetch("/basemap.json")).json()).countries.flatMap((c) => c.rings);
   return S.land;
 }
 async function drawMap(r, dispatch, unmet) {
