@@ -193,3 +193,33 @@ def test_marginal_keeps_the_rows_solved(tmp_path, ctrl_c_after_first_solve) -> N
     result = _cli("marginal", TINY, "--csv", tmp_path / "m.csv")
     assert result.exit_code == 0, result.output
     assert f"not_solved,,,,,not solved: {INTERRUPTED}" in (tmp_path / "m.csv").read_text()
+
+
+def test_sigint_ends_progressive_hedging_iterations(tmp_path) -> None:
+    """`--method ph`: Ctrl-C ends PH's iterations at the next one (all ranks agree), and the
+    run reports the plan from x̄ so far, or says it was stopped before it had one."""
+    ph = pytest.importorskip("horizon.optimizer.planning.ph")
+    if not ph.available():
+        pytest.skip("mpi-sppy is not installed")
+    path = tmp_path / "ph.yaml"
+    made = CliRunner().invoke(main, ["generate", "--missions", "30", "--hubs", "10", "--types", "4", "--scenarios", "30",
+                                     "--seed", "5", "-o", str(path)])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    cmd = [sys.executable, "-m", "horizon.cli", "solve", str(path), "--method", "ph", "--ph-iterations", "500", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), start_new_session=True)
+    time.sleep(12.0)  # start-up, the build and PH's first iterations (about 1 s each here)
+    assert proc.poll() is None, "PH ended before it could be interrupted"
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = (s.decode() for s in proc.communicate(timeout=120))
+    assert time.monotonic() - sent < 60  # the incumbent search after the stop, not 500 iterations
+    assert "Traceback" not in stderr, stderr
+    assert "User-supplied converger determined termination" in stderr
+    data = json.loads(stdout)
+    if proc.returncode == 0:
+        assert data["message"].startswith(INTERRUPTED), data["message"]
+        iterations = int(re.search(r"progressive hedging: (\d+) iterations", data["message"]).group(1))
+    else:
+        assert proc.returncode == 4, stderr
+        iterations = int(re.search(r"stopped after (\d+) iteration", " ".join(data["errors"])).group(1))
+    assert iterations < 500

@@ -165,11 +165,7 @@ def solve(
             source = Instance(spec=soft_spec(inst.spec, soft_penalty), source=inst.source)
         with live_progress("solving", currency=_currency(source)):
             solution = run_solve(source, options, classic=chosen)
-        if interrupted():
-            if not solution.ok:
-                raise SolverError(f"no solution: {INTERRUPTED} before any plan was found ({solution.message})")
-            solution = replace(solution, message=f"{INTERRUPTED}; " + solution.message.replace("Interrupted by user", "stopped"))
-        solution = require_plan(solution)
+        solution = require_plan(_as_interrupted(solution))
         if out is not None:
             t0 = time.perf_counter()
             write_solution(solution, out)
@@ -195,7 +191,16 @@ def _solve_ph(instance: Path | None, options: SolveOptions, ph_options: PHOption
     if not available():
         raise InputError("--method ph needs mpi-sppy and mpi4py (pip install 'horizon[ph]'; Debian openmpi-bin)")
     solution, _report = solve_ph(instance, ph_options, options)
-    return solution
+    return None if solution is None else _as_interrupted(solution)
+
+
+def _as_interrupted(solution: Solution) -> Solution:
+    """After Ctrl-C: the plan found so far, its message saying so; no plan is an error."""
+    if not interrupted():
+        return solution
+    if not solution.ok:
+        raise SolverError(f"no solution: {INTERRUPTED} before any plan was found ({solution.message})")
+    return replace(solution, message=f"{INTERRUPTED}; " + solution.message.replace("Interrupted by user", "stopped"))
 
 
 def _currency(source: Path | Instance | None) -> str:

@@ -73,6 +73,7 @@ from horizon.optimizer.network.graph import Network, build_network, eligible_arc
 from horizon.optimizer.pipeline import load, solve_prepared
 from horizon.optimizer.pipeline import prepare as prepare_full
 from horizon.optimizer.results.solution import Solution, Timings
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.highs import (
     configure,
     new_highs,
@@ -127,6 +128,7 @@ class PHReport:
     seconds: dict[str, float]
     lp_bound: float | None = None  # the extensive form's LP relaxation (rank 0), when asked for
     incumbent_from: str = ""  # which start the incumbent came from
+    stopped: bool = False  # Ctrl-C ended the iterations early (`StopOnRequest`)
 
 
 # --- the seam ------------------------------------------------------------------------------
@@ -495,6 +497,23 @@ def rounded(xbar: np.ndarray, integer: np.ndarray, upper: np.ndarray, up: bool) 
 
 
 # --- PH ------------------------------------------------------------------------------------
+class StopOnRequest:
+    """mpi-sppy converger: ends PH's iterations once the run was asked to stop (Ctrl-C or
+    SIGTERM: `MONITOR`), agreed by every rank (an MPI "or", at a point all ranks reach each
+    iteration), so that x̄ so far still goes to the incumbent search and the run reports a plan."""
+
+    def __init__(self, ph: Any) -> None:
+        self.ph = ph
+        self.stopped = False
+
+    def convergence_value(self) -> float | None:
+        return None
+
+    def is_converged(self) -> bool:
+        self.stopped = bool(self.ph.allreduce_or(MONITOR.stop_requested()))
+        return self.stopped
+
+
 def _mpisppy_options(opts: PHOptions, threads: int | None = None) -> dict[str, Any]:
     # Scenario sub-MIPs are small: HiGHS's feasibility-jump heuristic costs more than it saves.
     sub: dict[str, Any] = {"mipgap": float(opts.sub_mip_gap), "mip_heuristic_run_feasibility_jump": False}
@@ -575,16 +594,18 @@ def run_ph(
             scenario_creator_kwargs={"instance": instance, "network": network, "first_stage": first_stage},
             mpicomm=comm,
             rho_setter=_rho_setter(ph_options.rho_factor),
+            ph_converger=StopOnRequest,
         )
         seconds["build"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         conv, _, trivial = ph.ph_main(finalize=False)
         seconds["ph"] = time.perf_counter() - t0
+        stopped = bool(ph.convobject is not None and ph.convobject.stopped)
         iterations = int(ph._PHIter)
         local = list(ph.local_scenarios.values())
         xbar = _xbar(local[0])
         lagrangian = None
-        if ph_options.lagrangian_bound:
+        if ph_options.lagrangian_bound and not stopped:
             t0 = time.perf_counter()
             lagrangian = float(ph.post_solve_bound(solver_options=ph._effective_solver_options(1)))
             seconds["lagrangian"] = time.perf_counter() - t0
@@ -615,7 +636,7 @@ def run_ph(
         for name, c in tries:
             if any(np.array_equal(c, o) for o in cands):
                 continue
-            if ph_options.improve:
+            if ph_options.improve and not stopped:
                 c, value = scen.improve(c, time_limit=ph_options.improve_time_limit)
                 name += ", improved"
             else:
@@ -637,6 +658,7 @@ def run_ph(
         convergence=float(conv) if conv is not None else None,
         candidates=[float(v) for v in totals],
         incumbent_from=labels[best] if incumbent is not None else "",
+        stopped=stopped,
         ranks=size,
         scenarios=len(names),
         seconds=seconds,
@@ -700,6 +722,11 @@ def solve_ph(
     ph_s = time.perf_counter() - t0
     if rank != 0:
         return None, report
+    if first is None and report.stopped:
+        raise SolverError(
+            f"progressive hedging was stopped after {report.iterations} iteration(s), before its candidates "
+            "gave a feasible first stage: no plan to report"
+        )
     if first is None:
         raise SolverError(
             "progressive hedging found no feasible first stage: every candidate left some scenario infeasible "
@@ -718,7 +745,7 @@ def solve_ph(
         bound = objective  # equal up to round-off
     gap = None if bound is None else relative_gap(objective, min(bound, objective))
     status = "optimal" if gap == 0.0 else "feasible"
-    message = (
+    message = ("Interrupted by user; " if report.stopped else "") + (
         f"progressive hedging: {report.iterations} iterations on {report.ranks} rank(s), convergence "
         f"{_fmt(report.convergence)}; incumbent from {report.incumbent_from}, evaluated on all {report.scenarios} scenarios; "
         f"bound = max(trivial {_fmt(report.trivial_bound)}, Lagrangian {_fmt(report.lagrangian_bound)}, "
