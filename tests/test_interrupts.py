@@ -223,3 +223,26 @@ def test_sigint_ends_progressive_hedging_iterations(tmp_path) -> None:
         assert proc.returncode == 4, stderr
         iterations = int(re.search(r"stopped after (\d+) iteration", " ".join(data["errors"])).group(1))
     assert iterations < 500
+
+
+def test_sigint_stops_bench_at_the_run_in_progress_and_keeps_the_rest(tmp_path, big) -> None:
+    """`bench`: Ctrl-C ends the run in progress (not recorded: a resume runs it again), keeps
+    the finished ones in results.csv with their summary, and says so; no traceback."""
+    out = tmp_path / "bench"
+    cmd = [sys.executable, "-m", "horizon.cli", "bench", str(big), "--time-limit", "6", "--repeats", "4", "-o", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), start_new_session=True)
+    results = out / "results.csv"
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120 and not (results.exists() and len(results.read_text().splitlines()) >= 2):
+        time.sleep(0.2)  # the first run recorded (header + one row)
+    time.sleep(1.0)
+    assert proc.poll() is None, "bench ended before it could be interrupted"
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = (s.decode() for s in proc.communicate(timeout=60))
+    assert time.monotonic() - sent < STOP_SECONDS + 4, "the run in progress was not ended"
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "interrupted by the user during" in stderr and "1 of 4 run(s) done" in " ".join(stderr.split()), stderr
+    assert len(results.read_text().splitlines()) == 2  # the cut run is not recorded
+    assert (out / "summary.md").is_file()

@@ -89,7 +89,7 @@ def bench(
             progress=tick,
         )
 
-    campaign = run(ctx, work, as_json=as_json)
+    campaign = run(ctx, work, as_json=as_json, solving=True)  # Ctrl-C: stop at the run in progress, keep the rest
     if as_json:
         click.echo(
             dumps(
@@ -98,6 +98,7 @@ def bench(
                     "ran": campaign.ran,
                     "skipped": campaign.skipped,
                     "flags": campaign.flags,
+                    "interrupted": campaign.interrupted,
                     "rows": campaign.rows,
                 }
             )
@@ -108,5 +109,10 @@ def bench(
             f"written: {out}/results.csv, {out}/summary.md, {out}/profile.png"
         )
     )
+    if campaign.interrupted:
+        warn(
+            f"interrupted by the user during {campaign.interrupted}: {campaign.ran} of {campaign.planned} run(s) done "
+            "and kept; the same command resumes with the rest"
+        )
     if campaign.flags:
         err_console.print(f"[bold red]{len(campaign.flags)} disagreement(s) flagged[/] (see {escape(str(out))}/summary.md)")

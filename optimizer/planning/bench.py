@@ -44,6 +44,7 @@ from horizon.optimizer.data.orlib import read_cap, read_pmed
 from horizon.optimizer.errors import InputError
 from horizon.optimizer.pipeline import prepare
 from horizon.optimizer.solve.adapters import COMMUNITY_LIMITS, available_solvers, get_solver, quiet_stdout
+from horizon.optimizer.solve.events import MONITOR
 from horizon.optimizer.solve.result import SolveOptions
 
 FORMATS = ("horizon", "orlib-cap", "orlib-pmed")
@@ -192,10 +193,14 @@ class Campaign:
     ran: int
     skipped: int
     flags: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # the run Ctrl-C stopped (not recorded: a resume runs it again)
+    planned: int = 0  # runs this campaign had to do
 
 
-def run_child(spec: dict[str, Any], wall_limit: float, log_path: Path) -> dict[str, Any]:
-    """Run one child under a hard wall-clock limit; return its row with total_s and peak_mb."""
+def run_child(spec: dict[str, Any], wall_limit: float, log_path: Path) -> dict[str, Any] | None:
+    """Run one child under a hard wall-clock limit; return its row with total_s and peak_mb,
+    or None when the campaign was asked to stop (Ctrl-C: `MONITOR`) and the child was ended:
+    a run cut short by the user is no measurement."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     cmd = [sys.executable, "-m", "horizon.optimizer.planning.bench", "--run", json.dumps(spec)]
@@ -212,6 +217,10 @@ def run_child(spec: dict[str, Any], wall_limit: float, log_path: Path) -> dict[s
                 if pid:
                     break
                 sampled = _vm_hwm_mb(proc.pid) or sampled
+                if MONITOR.stop_requested():
+                    _kill_group(proc.pid)
+                    os.wait4(proc.pid, 0)
+                    return None
                 if time.perf_counter() - t0 > wall_limit:
                     killed = True
                     _kill_group(proc.pid)
@@ -346,7 +355,8 @@ def run_campaign(
     skipped = len(paths) * len(solver_names) * repeats - len(todo)
     wall = time_limit + margin
 
-    def one(path: Path, name: str, solver: str, rep: int) -> None:
+    def one(path: Path, name: str, solver: str, rep: int) -> bool:
+        """Run and record one; False when stopped by the user (nothing recorded)."""
         spec = {
             "path": str(path.resolve()),
             "name": name,
@@ -361,18 +371,26 @@ def run_campaign(
         }
         log = out / "logs" / f"{name}.{solver}.{rep}.log"
         row = run_child(spec, wall, log)
+        if row is None:
+            log.unlink(missing_ok=True)
+            return False
         licence = "size-limited licence" in (row.get("message") or "")
         if row["status"] not in ("error", "crashed", "killed") or licence:
             log.unlink(missing_ok=True)  # keep the logs of failed runs only (a licence limit says it all)
         append_result(results, row)
         rows.append(row)
+        return True
 
     tick = progress if callable(progress) else None
+    interrupted, ran = None, 0
     for i, (path, name, solver, rep) in enumerate(todo):
         label = f"{name} · {solver} · #{rep}"
         if tick:
             tick(i, len(todo), label)
-        one(path, name, solver, rep)
+        if MONITOR.stop_requested() or not one(path, name, solver, rep):
+            interrupted = label
+            break
+        ran += 1
         if tick:
             r = rows[-1]
             objective = "" if r.get("objective") in (None, "") else f" {float(r['objective']):,.2f}"
@@ -388,11 +406,11 @@ def run_campaign(
     plot_profile(rows, out / "profile.png", time_limit)
     history = out / "campaign.json"
     runs = json.loads(history.read_text(encoding="utf-8")) if history.exists() else []
-    runs.append({**meta, "solvers": solver_names, "instances": [str(p) for p in paths], "ran": len(todo), "skipped": skipped})
+    runs.append({**meta, "solvers": solver_names, "instances": [str(p) for p in paths], "ran": ran, "skipped": skipped})
     history.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
     for f in flags:
         (warn or _stderr_warn)(f)
-    return Campaign(out=out, rows=rows, ran=len(todo), skipped=skipped, flags=flags)
+    return Campaign(out=out, rows=rows, ran=ran, skipped=skipped, flags=flags, interrupted=interrupted, planned=len(todo))
 
 
 def _stderr_warn(text: str) -> None:
