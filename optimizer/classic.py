@@ -175,7 +175,10 @@ def primal_start(instance: Instance, arcs: Arcs, lm: LinearModel, options: Solve
     if values is None or result.objective is None or not result.has_solution:
         return None
     note = f"start: {found.note()}; its plan {result.objective:.6g} in {time.perf_counter() - t0:.1f} s"
-    return Incumbent(values, float(result.objective), note)
+    # the Lagrangian bound holds for the model too: the site problem is its exact rewrite
+    bound = None if found.bound is None else min(found.bound, float(result.objective))
+    MONITOR.report(incumbent=float(result.objective), bound=bound)
+    return Incumbent(values, float(result.objective), note, bound)
 
 
 def filter_arcs(arcs: Arcs, keep: np.ndarray, demand_map: np.ndarray | None = None) -> Arcs:

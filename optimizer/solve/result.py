@@ -42,6 +42,7 @@ class Incumbent:
     values: np.ndarray
     objective: float
     note: str
+    bound: float | None = None  # a valid lower bound met on the way (a Lagrangian's), kept if the solve proves less
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def single_search(
         write_model(h, lm, options.write_model)
     transfer = time.perf_counter() - t0
     start = find_start(h, lm, options, share) if started else None
-    given = None if incumbent is None else Start(incumbent.values, incumbent.objective, None, 0.0, incumbent.note)
+    given = None if incumbent is None else Start(incumbent.values, incumbent.objective, incumbent.bound, 0.0, incumbent.note)
     if start is None:
         MONITOR.report("branch and bound" if mip else "LP")
         if given is not None and mip:
@@ -193,7 +193,8 @@ def single_search(
     if options.time_limit is not None:
         h.setOptionValue("time_limit", max(LAST_SECONDS, float(options.time_limit) - start.seconds))
     if start.values is None and given is not None:
-        start = replace(start, values=given.values, objective=given.objective, note=f"{start.note}; {given.note}")
+        bound = max((b for b in (start.lp_bound, given.lp_bound) if b is not None), default=None)
+        start = replace(start, values=given.values, objective=given.objective, lp_bound=bound, note=f"{start.note}; {given.note}")
     if start.values is not None:
         set_start(h, start.values)
     serving = share is not None and share.serving
