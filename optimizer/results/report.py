@@ -196,14 +196,25 @@ def _basemap(ax: Any, view: tuple[float, float, float, float], lw: float = 0.5) 
     ax.add_collection(PolyCollection(shown, facecolor=LAND, edgecolor=BORDER, linewidth=lw, zorder=0.5))
 
 
-def _curve_middle(ax: Any, a: tuple[float, float], b: tuple[float, float], rad: float) -> tuple[float, float]:
-    """The middle of matplotlib's ``arc3,rad=rad`` curve from `a` to `b` (data coordinates)."""
+def _curve_points(
+    ax: Any, a: tuple[float, float], b: tuple[float, float], rad: float, ts: Sequence[float]
+) -> list[tuple[float, float]]:
+    """Points at parameters `ts` of matplotlib's ``arc3,rad=rad`` curve from `a` to `b` (a
+    quadratic Bézier in display space; returned in data coordinates)."""
     (ax_, ay), (bx, by) = ax.transData.transform(a), ax.transData.transform(b)
     mx, my = (ax_ + bx) / 2, (ay + by) / 2
     cx, cy = mx + rad * (by - ay), my - rad * (bx - ax_)
-    px, py = (mx + cx) / 2, (my + cy) / 2  # a quadratic Bézier's point at t = 1/2
-    x, y = ax.transData.inverted().transform((px, py))
-    return float(x), float(y)
+    weights = [((1 - t) ** 2, 2 * t * (1 - t), t**2) for t in ts]
+    shown = [(p * ax_ + q * cx + r * bx, p * ay + q * cy + r * by) for p, q, r in weights]
+    return [(float(x), float(y)) for x, y in ax.transData.inverted().transform(shown)]
+
+
+def _curve_middle(ax: Any, a: tuple[float, float], b: tuple[float, float], rad: float) -> tuple[float, float]:
+    """The middle of matplotlib's ``arc3,rad=rad`` curve from `a` to `b` (data coordinates)."""
+    return _curve_points(ax, a, b, rad, (0.5,))[0]
+
+
+ARC_SAMPLES = tuple(i / 12 for i in range(1, 12))  # where an arc counts as taken space for labels (ends excluded: markers)
 
 
 def plot_map(
@@ -297,6 +308,7 @@ def plot_map(
     ax.apply_aspect()
     offsets = defaultdict(int)
     counts: list[tuple[float, float, str, Any]] = []
+    trail: list[tuple[float, float]] = []  # points along the drawn arcs (data coordinates)
     for (h, m, k), u in sorted(arc_units.items()):
         if h not in nodes or m not in nodes:
             continue
@@ -322,6 +334,7 @@ def plot_map(
         )
         if not thin:
             counts.append((*_curve_middle(ax, a, b, rad), f"{u:g}", colors.get(k, "k")))
+            trail += _curve_points(ax, a, b, rad, ARC_SAMPLES)
     for x, y, text, color in counts:  # units on each arc
         ax.text(
             x,
@@ -392,6 +405,9 @@ def plot_map(
     for x, y, _, _ in counts:  # and the unit counts on the arcs
         px, py = ax.transData.transform((x, y))
         placed.append(Bbox.from_extents(px - 8, py - 8, px + 8, py + 8))
+    for x, y in trail:  # and the arcs themselves, their arrowheads most of all
+        px, py = ax.transData.transform((x, y))
+        placed.append(Bbox.from_extents(px - 4, py - 4, px + 4, py + 4))
     frame = ax.get_window_extent(renderer)
     labelled = [(n, True) for n in open_nodes] + [(n, False) for n in hot if n.id not in opened]
     labelled += [(n, False) for n in calm if n.id not in opened]
