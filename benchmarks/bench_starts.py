@@ -142,6 +142,32 @@ def summarise(runs: list[dict]) -> list[str]:
     return markdown_table(head, rows)
 
 
+def by_seed(runs: list[dict]) -> list[str]:
+    """One row per size, limit and seed: each start's plan against plain branch and bound's."""
+    starts = sorted({r["start"] for r in runs}, key=lambda s: (s != "auto", s != "none", s))
+    index = {(r["size"], r["limit"], r["seed"], r["start"]): r for r in runs}
+    cases = sorted(
+        {(r["size"], r["limit"], r["seed"]) for r in runs}, key=lambda k: (SIZES.index(k[0]) if k[0] in SIZES else 99, k)
+    )
+    rows = []
+    for size, limit, seed in cases:
+        base = index.get((size, limit, seed, "none"), {}).get("objective")
+        cells = [size, f"{limit:g}", str(seed)]
+        for s in starts:
+            obj = index.get((size, limit, seed, s), {}).get("objective")
+            if obj is None:
+                cells.append("—")
+            elif s == "none" or not base:
+                cells.append(f"{obj / 1e6:,.1f}")
+            else:
+                cells.append(f"{obj / 1e6:,.1f} ({100 * (obj / base - 1):+.2f} %)")
+        refs = [r.get("reference") for r in runs if (r["size"], r["limit"], r["seed"]) == (size, limit, seed)]
+        ref = next((x for x in refs if x is not None), None)
+        cells.append("—" if ref is None else f"{ref / 1e6:,.1f}")
+        rows.append(cells)
+    return markdown_table(["size", "limit s", "seed", *starts, "best bound"], rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = arg_parser(__doc__)
     parser.add_argument("--size", action="append", help=f"MxHxKxS (repeat; default {', '.join(SIZES)})")
@@ -153,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = args.size or list(SIZES)
     store = args.out / "starts.json"
+    command = command_line("bench_starts.py", argv)
     runs: list[dict] = json.loads(store.read_text()) if store.exists() else []
     done = {(r["size"], r["seed"], r["limit"], r["start"]) for r in runs}
     with work_folder(args.keep, "horizon-starts-") as folder:
@@ -168,14 +195,23 @@ def main(argv: list[str] | None = None) -> int:
                             continue
                         print(f"{size} seed {seed} limit {limit:g} start {start} ...", file=sys.stderr, flush=True)
                         r = run_child(path, limit, start)
-                        runs.append({"size": size, "seed": seed, "limit": limit, "start": start, **r})
+                        runs.append({"size": size, "seed": seed, "limit": limit, "start": start, "command": command, **r})
                         write_text(store, json.dumps(runs, indent=1) + "\n")
     title = "Start strategies against plain branch and bound"
-    lines = page_head(title, "bench_starts.py", command_line("bench_starts.py", argv))
+    lines = page_head(title, "bench_starts.py", command)
+    made = sorted({r["command"] for r in runs if r.get("command") and r["command"] != command})
+    if made:
+        lines += ["The runs already in starts.json came from:", "", "```", *made, "```", ""]
     lines += [machine_line(), "", *summarise(runs), ""]
     lines += [
         "Final gap: the run's plan against the best bound any start proved on the same instance. "
         "s to 1 %: the first moment the run's incumbent was within 1 % of that bound (> limit: never).",
+        "",
+        "## Seed by seed",
+        "",
+        "Each run's plan in millions, and how much dearer (+) or cheaper (−) than `none`'s it is.",
+        "",
+        *by_seed(runs),
         "",
     ]
     write_text(args.out / "starts.md", "\n".join(lines))
