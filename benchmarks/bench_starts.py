@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     made = sorted({r["command"] for r in runs if r.get("command") and r["command"] != command})
     if made:
         lines += ["The runs already in starts.json came from:", "", "```", *made, "```", ""]
-    lines += [machine_line(), "", *summarise(runs), ""]
+    lines += [f"{machine_line()} when this page was written; `load` is the median of the runs' own.", "", *summarise(runs), ""]
     lines += [
         "Final gap: the run's plan against the best bound any start proved on the same instance. "
         "s to 1 %: the first moment the run's incumbent was within 1 % of that bound (> limit: never).",
