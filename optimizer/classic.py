@@ -46,6 +46,7 @@ from horizon.optimizer.solve.result import Incumbent, SolveOptions
 from horizon.optimizer.solve.sites import FORMULATIONS, SiteProblem, SiteResult, solve_sites
 
 START_SHARE = 0.05  # of the time limit, at most, for the capacitated primal start
+START_MAX_SECONDS = 5.0  # and no more than this: on 100 × 1,000 its plan is within 0.2 % by then
 MAX_PAIRS = 25_000_000  # skip a dominance reduction whose pairwise subset test would exceed this
 
 #: Models whose site choice `horizon.optimizer.solve.sites` solves; the others take only "assignment".
@@ -160,7 +161,7 @@ def primal_start(instance: Instance, arcs: Arcs, lm: LinearModel, options: Solve
     if problem is None or "open_hub" not in lm.vars or lm.vars["open_hub"].size != problem.n_sites:
         return None
     t0 = time.perf_counter()
-    budget = START_SHARE * float(options.time_limit)
+    budget = min(START_SHARE * float(options.time_limit), START_MAX_SECONDS)
     MONITOR.report("primal start: Lagrangian heuristic")
     found = lagrangian_start(problem, t0 + 0.6 * budget, options)
     if found.open is None:
@@ -178,7 +179,7 @@ def primal_start(instance: Instance, arcs: Arcs, lm: LinearModel, options: Solve
     # the Lagrangian bound holds for the model too: the site problem is its exact rewrite
     bound = None if found.bound is None else min(found.bound, float(result.objective))
     MONITOR.report(incumbent=float(result.objective), bound=bound)
-    return Incumbent(values, float(result.objective), note, bound)
+    return Incumbent(values, float(result.objective), note, bound, time.perf_counter() - t0)
 
 
 def filter_arcs(arcs: Arcs, keep: np.ndarray, demand_map: np.ndarray | None = None) -> Arcs:

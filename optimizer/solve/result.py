@@ -43,6 +43,7 @@ class Incumbent:
     objective: float
     note: str
     bound: float | None = None  # a valid lower bound met on the way (a Lagrangian's), kept if the solve proves less
+    seconds: float = 0.0  # what finding it took, counted in the solve's seconds
 
 
 @dataclass(frozen=True)
