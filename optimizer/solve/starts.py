@@ -158,7 +158,9 @@ def single_search(
         write_model(h, lm, options.write_model)
     transfer = time.perf_counter() - t0
     start = find_start(h, lm, options, share) if started else None
-    given = None if incumbent is None else Start(incumbent.values, incumbent.objective, incumbent.bound, incumbent.seconds, incumbent.note)
+    given = None
+    if incumbent is not None:
+        given = Start(incumbent.values, incumbent.objective, incumbent.bound, incumbent.seconds, incumbent.note)
     if start is None:
         MONITOR.report("branch and bound" if mip else "LP")
         if given is not None and mip:
