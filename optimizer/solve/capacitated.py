@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from horizon.optimizer.solve.highs import new_highs, run_highs
+from horizon.optimizer.solve.highs import configure, new_highs, run_highs, time_limit_for
 from horizon.optimizer.solve.result import SolveOptions
 
 STEP_START = 2.0  # Polyak step factor, halved after `PATIENCE` steps without a better bound
@@ -73,16 +73,18 @@ class CapacitatedStart:
 
 class Transport:
     """The transportation LP over all arcs; a site set is evaluated by its capacity rows
-    alone (closed sites get capacity 0), so each evaluation warm-starts from the last."""
+    alone (closed sites get capacity 0), so each evaluation warm-starts from the last. No
+    evaluation runs past `deadline` (one cut short counts as not evaluated)."""
 
-    def __init__(self, problem: CapacitatedProblem, options: SolveOptions) -> None:
+    def __init__(self, problem: CapacitatedProblem, options: SolveOptions, deadline: float) -> None:
         self.problem = problem
         n, m = problem.cost.shape
         clients, sites = np.nonzero(np.isfinite(problem.cost))
         self.fixed = problem.fixed
         total = float(problem.demand.sum())
         self.cap = np.minimum(problem.capacity, total)
-        h = new_highs(SolveOptions(threads=options.threads, seed=options.seed))
+        h = new_highs()
+        configure(h, SolveOptions(threads=options.threads, seed=options.seed))
         h.setOptionValue("presolve", "off")  # a warm start needs the same LP each time
         lp = highspy.HighsLp()
         k = len(clients)
@@ -100,7 +102,7 @@ class Transport:
         lp.a_matrix_.value_ = np.ones(2 * k)
         lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = k, n + m
         h.passModel(lp)
-        self.h, self.n = h, n
+        self.h, self.n, self.deadline = h, n, deadline
         self.seen: dict[bytes, float] = {}
         self.flow: dict[bytes, np.ndarray] = {}
         self.clients, self.sites = clients, sites
@@ -113,14 +115,21 @@ class Transport:
         if float(self.cap[open_ > 0].sum()) < float(self.problem.demand.sum()) * (1 - 1e-9):
             self.seen[key] = math.inf
             return math.inf
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            return math.inf
         m = self.problem.n_sites
         up = np.where(open_ > 0, self.cap, 0.0)
         self.h.changeRowsBounds(m, np.arange(self.n, self.n + m, dtype=np.int32), np.full(m, -highspy.kHighsInf), up)
+        self.h.setOptionValue("time_limit", time_limit_for(self.h, left, mip=False))
         res, x = run_highs(self.h, mip=False)
-        value = math.inf
         if res.status == "optimal" and res.objective is not None and x is not None:
             value = float(res.objective) + float(self.fixed[open_ > 0].sum())
             self.flow[key] = x
+        elif res.status == "infeasible":
+            value = math.inf
+        else:
+            return math.inf  # stopped at the deadline: not known, so not remembered
         self.seen[key] = value
         return value
 
@@ -179,7 +188,7 @@ def lagrangian_start(problem: CapacitatedProblem, deadline: float, options: Solv
     if np.isnan(finite).all(axis=1).any():
         return CapacitatedStart(None, None, None, 0, 0, time.perf_counter() - t0)
     lam = np.nanmin(finite, axis=1)  # each client's cheapest unit: a feasible dual start
-    transport = Transport(problem, options)
+    transport = Transport(problem, options, deadline)
     everything = np.ones(problem.n_sites)
     best_open, best = everything, transport.cost(everything)
     bound, step, stale, it = -math.inf, STEP_START, 0, 0
